@@ -1,0 +1,42 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "Kusari",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "Kusari", targets: ["Kusari"]),
+        .library(name: "KusariNN", targets: ["KusariNN"]),
+        .library(name: "KusariOptim", targets: ["KusariOptim"]),
+        .executable(name: "kusari", targets: ["kusari"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CDNNL",
+            path: "Sources/CDNNL",
+            providers: [.apt(["libdnnl-dev"])]
+        ),
+        .target(
+            name: "Kusari",
+            dependencies: ["CDNNL", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
+            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+        ),
+        .target(name: "KusariNN", dependencies: ["Kusari"]),
+        .target(name: "KusariOptim", dependencies: ["Kusari", "KusariNN"]),
+        .executableTarget(
+            name: "kusari",
+            dependencies: [
+                "Kusari", "KusariNN", "KusariOptim",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "KusariTests", dependencies: ["Kusari"]),
+        .testTarget(name: "KusariNNTests", dependencies: ["Kusari", "KusariNN"]),
+        .testTarget(name: "KusariOptimTests", dependencies: ["Kusari", "KusariNN", "KusariOptim"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

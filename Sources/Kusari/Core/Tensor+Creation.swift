@@ -1,0 +1,70 @@
+import Foundation
+
+extension Tensor {
+    /// A tensor holding `values` (row-major) with the given shape.
+    public convenience init<T: TensorScalar>(_ values: [T], shape: [Int]) {
+        require(values.count == Shape.count(shape), "\(values.count) values do not fill shape \(shape)")
+        self.init(uninitializedShape: shape, dtype: T.dtype)
+        values.withUnsafeBufferPointer { buffer in
+            pointer(as: T.self).update(from: buffer.baseAddress!, count: values.count)
+        }
+    }
+
+    /// A 1-d tensor holding `values`.
+    public convenience init<T: TensorScalar>(_ values: [T]) {
+        self.init(values, shape: [values.count])
+    }
+
+    /// A 0-d (scalar) float tensor.
+    public convenience init(scalar: Float) {
+        self.init([scalar], shape: [])
+    }
+
+    /// A tensor of `shape` filled with `value`.
+    public static func full(_ shape: [Int], _ value: Float, dtype: DType = .float32) -> Tensor {
+        let result = Tensor(uninitializedShape: shape, dtype: dtype)
+        result.fill(value)
+        return result
+    }
+
+    /// A tensor of zeros.
+    public static func zeros(_ shape: [Int], dtype: DType = .float32) -> Tensor {
+        let result = Tensor(uninitializedShape: shape, dtype: dtype)
+        memset(result.storage.data, 0, result.count * dtype.byteSize)
+        return result
+    }
+
+    /// A tensor of ones.
+    public static func ones(_ shape: [Int], dtype: DType = .float32) -> Tensor { full(shape, 1, dtype: dtype) }
+
+    /// Zeros with this tensor's shape and dtype.
+    public func zerosLike() -> Tensor { Tensor.zeros(shape, dtype: dtype) }
+
+    /// `[start, start + step, …)` below `end`, as float32 or an integer type.
+    public static func arange(_ start: Float = 0, _ end: Float, step: Float = 1, dtype: DType = .float32) -> Tensor {
+        let count = Swift.max(0, Int((Double(end - start) / Double(step)).rounded(.up)))
+        let values = (0..<count).map { Double(start) + Double($0) * Double(step) }
+        return Tensor.fromDoubles(values, shape: [count], dtype: dtype)
+    }
+
+    /// Builds a tensor of any dtype from `Double` values.
+    static func fromDoubles(_ values: [Double], shape: [Int], dtype: DType) -> Tensor {
+        switch dtype {
+        case .float32: return Tensor(values.map { Float($0) }, shape: shape)
+        case .int32: return Tensor(values.map { Int32($0) }, shape: shape)
+        case .int64: return Tensor(values.map { Int64($0) }, shape: shape)
+        case .uint8: return Tensor(values.map { UInt8($0) }, shape: shape)
+        }
+    }
+
+    /// Sets every element of this (contiguous) tensor to `value`, in place.
+    public func fill(_ value: Float) {
+        require(isContiguous, "fill needs a contiguous tensor")
+        switch dtype {
+        case .float32: floats.update(repeating: value, count: count)
+        case .int32: pointer(as: Int32.self).update(repeating: Int32(value), count: count)
+        case .int64: pointer(as: Int64.self).update(repeating: Int64(value), count: count)
+        case .uint8: pointer(as: UInt8.self).update(repeating: UInt8(value), count: count)
+        }
+    }
+}
