@@ -1,0 +1,136 @@
+import Foundation
+
+/// How a loss combines per-element values.
+public enum Reduction: Sendable {
+    /// Mean over the counted elements.
+    case mean
+    /// Sum over the elements.
+    case sum
+    /// One value per element.
+    case none
+}
+
+/// Softmax cross-entropy between `logits` and integer class `labels`, computed with
+/// log-sum-exp so it never overflows (one-hot float targets gave the Theano seed NaNs).
+///
+/// - Parameters:
+///   - logits: `[N, C]`, or `[N, C, H, W]` for per-pixel classification (segmentation).
+///   - labels: `int32`/`int64` of shape `[N]` or `[N, H, W]`; entries equal to `ignoreIndex`
+///     contribute nothing and are not counted in the mean.
+public func softmaxCrossEntropy(_ logits: Tensor, _ labels: Tensor, ignoreIndex: Int = -1,
+                                reduction: Reduction = .mean) -> Tensor {
+    let (rows, classes, flatLogits) = classScores(logits)
+    let targets = classLabels(labels, expected: rows, logitsShape: logits.shape)
+    let x = flatLogits.floats
+    var losses = [Float](repeating: 0, count: rows)
+    let gradient = Tensor(uninitializedShape: [rows, classes])
+    let g = gradient.floats
+    losses.withUnsafeMutableBufferPointer { loss in
+        Threading.parallelFor(rows, grain: Swift.max(1, 4096 / Swift.max(classes, 1))) { start, end in
+            for r in start..<end {
+                let row = x + r * classes, gradRow = g + r * classes
+                let label = targets[r]
+                if label == ignoreIndex {
+                    loss[r] = 0
+                    gradRow.update(repeating: 0, count: classes)
+                    continue
+                }
+                precondition(label >= 0 && label < classes,
+                             "Kusari: softmaxCrossEntropy label \(label) at row \(r) is outside 0..<\(classes)")
+                var peak = -Float.infinity
+                for c in 0..<classes { peak = Swift.max(peak, row[c]) }
+                var total: Float = 0
+                for c in 0..<classes { let e = Foundation.exp(row[c] - peak); gradRow[c] = e; total += e }
+                let logTotal = Foundation.log(total)
+                loss[r] = logTotal + peak - row[label]
+                let inverse = 1 / total
+                for c in 0..<classes { gradRow[c] *= inverse }
+                gradRow[label] -= 1
+            }
+        }
+    }
+    let counted = targets.reduce(0) { $0 + ($1 == ignoreIndex ? 0 : 1) }
+    let result: Tensor
+    var scale: Float = 1
+    switch reduction {
+    case .none:
+        result = Tensor(losses, shape: labels.shape)
+    case .sum:
+        result = Tensor(scalar: losses.reduce(0, +))
+    case .mean:
+        scale = 1 / Float(Swift.max(counted, 1))
+        result = Tensor(scalar: losses.reduce(0, +) * scale)
+    }
+    let logitsShape = logits.shape
+    return Tensor.record("softmaxCrossEntropy", result, inputs: [logits]) { grad in
+        let weighted: Tensor
+        if reduction == .none {
+            weighted = gradient * grad.contiguous().reshape([rows, 1])
+        } else {
+            weighted = gradient * (grad.item() * scale)
+        }
+        return [unflattenClassScores(weighted, like: logitsShape)]
+    }
+}
+
+/// Fraction of predictions (argmax over the class axis) equal to `labels`, skipping
+/// `ignoreIndex` (pixel accuracy for segmentation).
+public func accuracy(_ logits: Tensor, _ labels: Tensor, ignoreIndex: Int = -1) -> Float {
+    let (rows, classes, flat) = classScores(logits)
+    let targets = classLabels(labels, expected: rows, logitsShape: logits.shape)
+    let predictions = flat.reshapeRaw([rows, classes]).argmax(axis: 1).toArray(of: Int64.self)
+    var correct = 0, counted = 0
+    for (prediction, label) in zip(predictions, targets) where label != ignoreIndex {
+        counted += 1
+        if Int(prediction) == label { correct += 1 }
+    }
+    return counted == 0 ? 0 : Float(correct) / Float(counted)
+}
+
+/// Mean squared error `(prediction - target)^2`.
+public func mseLoss(_ prediction: Tensor, _ target: Tensor, reduction: Reduction = .mean) -> Tensor {
+    require(prediction.shape == target.shape, "mseLoss shapes differ: \(prediction.shape) vs \(target.shape)")
+    let squared = (prediction - target).square()
+    return reduce(squared, reduction)
+}
+
+/// Binary cross-entropy on logits, `max(x, 0) - x * t + log(1 + exp(-|x|))`, stable for any `x`.
+public func sigmoidBinaryCrossEntropy(logits: Tensor, targets: Tensor, reduction: Reduction = .mean) -> Tensor {
+    require(logits.shape == targets.shape, "sigmoidBinaryCrossEntropy shapes differ: \(logits.shape) vs \(targets.shape)")
+    let losses = logits.softplus() - logits * targets
+    return reduce(losses, reduction)
+}
+
+private func reduce(_ losses: Tensor, _ reduction: Reduction) -> Tensor {
+    switch reduction {
+    case .mean: return losses.mean()
+    case .sum: return losses.sum()
+    case .none: return losses
+    }
+}
+
+/// Logits as dense `[rows, classes]`, moving the class axis of `[N, C, ...]` last.
+private func classScores(_ logits: Tensor) -> (rows: Int, classes: Int, dense: Tensor) {
+    require(logits.dtype == .float32, "logits must be float32, got \(logits.dtype)")
+    require(logits.rank >= 2, "logits must be [N, C] or [N, C, ...], got \(logits.shape)")
+    let classes = logits.shape[1]
+    let moved = logits.rank == 2 ? logits.detach() : logits.detach().permute([0] + Array(2..<logits.rank) + [1])
+    let dense = moved.contiguous().reshapeRaw([-1, classes])
+    return (dense.shape[0], classes, dense)
+}
+
+/// Inverse of ``classScores``: `[rows, classes]` back to the logits' layout.
+private func unflattenClassScores(_ scores: Tensor, like shape: [Int]) -> Tensor {
+    if shape.count == 2 { return scores }
+    let moved = [shape[0]] + Array(shape[2...]) + [shape[1]]
+    let rank = shape.count
+    return scores.reshape(moved).permute([0, rank - 1] + Array(1..<(rank - 1))).contiguous()
+}
+
+private func classLabels(_ labels: Tensor, expected rows: Int, logitsShape: [Int]) -> [Int] {
+    require(labels.dtype == .int32 || labels.dtype == .int64, "labels must be int32 or int64, got \(labels.dtype)")
+    require(labels.count == rows,
+            "labels shape \(labels.shape) does not match logits \(logitsShape) (expected \(rows) labels)")
+    return labels.dtype == .int64 ? labels.toArray(of: Int64.self).map { Int($0) }
+                                  : labels.toArray(of: Int32.self).map { Int($0) }
+}

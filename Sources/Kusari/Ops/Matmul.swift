@@ -1,0 +1,114 @@
+import CDNNL
+
+/// Matrix products on oneDNN's SGEMM, reading transposed views without copying them.
+enum GEMM {
+    /// A 2-d plain operand as SGEMM sees it: pointer, whether it is transposed, leading dim.
+    struct Operand {
+        let tensor: Tensor
+        let transposed: Bool
+        let leadingDimension: Int
+
+        /// Uses `matrix` in place when it is row-major or a transposed row-major view.
+        init(_ matrix: Tensor) {
+            let (rows, columns) = (matrix.shape[0], matrix.shape[1])
+            if matrix.storage.blockedLayout == nil, matrix.strides[1] == 1 || columns == 1, matrix.strides[0] >= Swift.max(columns, 1) {
+                tensor = matrix; transposed = false; leadingDimension = Swift.max(matrix.strides[0], 1)
+            } else if matrix.storage.blockedLayout == nil, matrix.strides[0] == 1 || rows == 1, matrix.strides[1] >= Swift.max(rows, 1) {
+                tensor = matrix; transposed = true; leadingDimension = Swift.max(matrix.strides[1], 1)
+            } else {
+                let dense = matrix.contiguousCopy().detach()
+                tensor = dense; transposed = false; leadingDimension = Swift.max(columns, 1)
+            }
+        }
+    }
+
+    /// `output = a @ b + beta * output` for 2-d `a` [M, K] and `b` [K, N]; `output` is dense [M, N].
+    static func multiply(_ a: Tensor, _ b: Tensor, into output: Tensor, beta: Float = 0) {
+        let (m, k, n) = (a.shape[0], a.shape[1], b.shape[1])
+        if m == 0 || n == 0 { return }
+        if k == 0 { if beta == 0 { output.fill(0) }; return }
+        let lhs = Operand(a), rhs = Operand(b)
+        DNNL.check(dnnl_sgemm(lhs.transposed ? 84 : 78, rhs.transposed ? 84 : 78, dnnl_dim_t(m), dnnl_dim_t(n),
+                              dnnl_dim_t(k), 1, lhs.tensor.floats, dnnl_dim_t(lhs.leadingDimension),
+                              rhs.tensor.floats, dnnl_dim_t(rhs.leadingDimension), beta, output.floats, dnnl_dim_t(n)),
+                   "dnnl_sgemm")
+    }
+
+    /// `a @ b` for 2-d operands, no autodiff.
+    static func product(_ a: Tensor, _ b: Tensor) -> Tensor {
+        let output = Tensor(uninitializedShape: [a.shape[0], b.shape[1]])
+        multiply(a, b, into: output)
+        return output
+    }
+}
+
+extension Tensor {
+    /// Matrix product. 1-d operands are treated as vectors, and leading axes of higher-rank
+    /// operands are batch axes that broadcast (NumPy `matmul` rules).
+    public func matmul(_ other: Tensor) -> Tensor {
+        require(dtype == .float32 && other.dtype == .float32, "matmul needs float32 tensors")
+        require(rank >= 1 && other.rank >= 1, "matmul needs tensors with at least one axis")
+        if rank == 1 { return unsqueeze(axis: 0).matmul(other).squeeze(axis: -2) }
+        if other.rank == 1 { return matmul(other.unsqueeze(axis: 1)).squeeze(axis: -1) }
+        require(shape[rank - 1] == other.shape[other.rank - 2],
+                "matmul: inner dimensions differ, \(shape) @ \(other.shape)")
+        if rank == 2 && other.rank == 2 {
+            let result = GEMM.product(self, other)
+            let (a, b) = (detach(), other.detach())
+            return Tensor.record("matmul", result, inputs: [self, other]) { grad in
+                [self.requiresGrad ? GEMM.product(grad, b.transpose()) : nil,
+                 other.requiresGrad ? GEMM.product(a.transpose(), grad) : nil]
+            }
+        }
+        return batchedMatmul(other)
+    }
+
+    private func batchedMatmul(_ other: Tensor) -> Tensor {
+        let batchA = Array(shape.dropLast(2)), batchB = Array(other.shape.dropLast(2))
+        guard let batch = Shape.broadcast(batchA, batchB) else {
+            fatalError("Kusari: matmul batch shapes \(batchA) and \(batchB) do not broadcast")
+        }
+        let (m, k, n) = (shape[rank - 2], shape[rank - 1], other.shape[other.rank - 1])
+        let a = expand(batch + [m, k]).contiguous().reshape([-1, m, k])
+        let b = other.expand(batch + [k, n]).contiguous().reshape([-1, k, n])
+        let count = Shape.count(batch)
+        let result = Tensor(uninitializedShape: [count, m, n])
+        let (rawA, rawB) = (a.detach(), b.detach())
+        for i in 0..<count {
+            GEMM.multiply(rawA.slice(axis: 0, start: i, end: i + 1).reshapeRaw([m, k]),
+                          rawB.slice(axis: 0, start: i, end: i + 1).reshapeRaw([k, n]),
+                          into: result.slice(axis: 0, start: i, end: i + 1).detach().reshapeRaw([m, n]))
+        }
+        let output = Tensor.record("batchedMatmul", result, inputs: [a, b]) { grad in
+            [grad.matmul(rawB.transpose()), rawA.transpose().matmul(grad)]
+        }
+        return output.reshape(batch + [m, n])
+    }
+}
+
+/// `x @ weight^T + bias`, the fully connected layer, for `x` of shape `[..., in]` and `weight`
+/// of shape `[out, in]`.
+public func linear(_ input: Tensor, _ weight: Tensor, bias: Tensor? = nil) -> Tensor {
+    require(weight.rank == 2, "linear weight must be [out, in], got \(weight.shape)")
+    let (outFeatures, inFeatures) = (weight.shape[0], weight.shape[1])
+    require(input.shape.last == inFeatures, "linear: input \(input.shape) does not end in \(inFeatures) features")
+    if let bias { require(bias.shape == [outFeatures], "linear bias must be [\(outFeatures)], got \(bias.shape)") }
+    let leading = Array(input.shape.dropLast())
+    let x = input.contiguous().reshapeRaw([-1, inFeatures])
+    let rows = x.shape[0]
+    let output = Tensor(uninitializedShape: [rows, outFeatures])
+    if let bias {
+        let b = bias.contiguous().floats, out = output.floats
+        for r in 0..<rows { (out + r * outFeatures).update(from: b, count: outFeatures) }
+    }
+    let w = weight.contiguous().detach()
+    GEMM.multiply(x, w.transpose(), into: output, beta: bias == nil ? 0 : 1)
+    let inputs = [input, weight] + (bias.map { [$0] } ?? [])
+    let result = Tensor.record("linear", output, inputs: inputs) { grad in
+        let dy = grad.contiguous().reshapeRaw([rows, outFeatures])
+        return [input.requiresGrad ? GEMM.product(dy, w).reshapeRaw(input.shape) : nil,
+                weight.requiresGrad ? GEMM.product(dy.transpose(), x) : nil] +
+               (bias != nil ? [dy.sum(axis: 0)] : [])
+    }
+    return leading.count == 1 ? result : result.reshape(leading + [outFeatures])
+}
