@@ -103,7 +103,8 @@ private struct BatchNormOp {
             }
             let diffDst = grad.inLayout(layout)
             let diffSrc = Tensor.withLayout(layout, shape: input.shape)
-            var arguments = [(DNNL_ARG_SRC, layout, source.rawData), (DNNL_ARG_MEAN, channelLayout, mean.rawData),
+            let savedInput = source.inLayout(layout)  // may have been made plain since
+            var arguments = [(DNNL_ARG_SRC, layout, savedInput.rawData), (DNNL_ARG_MEAN, channelLayout, mean.rawData),
                              (DNNL_ARG_VARIANCE, channelLayout, variance.rawData),
                              (DNNL_ARG_DIFF_DST, layout, diffDst.rawData), (DNNL_ARG_DIFF_SRC, layout, diffSrc.rawData)]
             var scaleGrad: Tensor?, shiftGrad: Tensor?

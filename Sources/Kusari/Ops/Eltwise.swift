@@ -26,7 +26,9 @@ func dnnlEltwise(_ name: String, _ input: Tensor, algorithm: dnnl_alg_kind_t, al
         }
         let diffDst = grad.inLayout(layout)
         let diffSrc = Tensor.withLayout(layout, shape: input.shape)
-        backward.execute([(DNNL_ARG_SRC, layout, saved.rawData), (DNNL_ARG_DIFF_DST, layout, diffDst.rawData),
+        // The saved input may have been reordered to plain since by another consumer.
+        let savedInput = saved.inLayout(layout)
+        backward.execute([(DNNL_ARG_SRC, layout, savedInput.rawData), (DNNL_ARG_DIFF_DST, layout, diffDst.rawData),
                           (DNNL_ARG_DIFF_SRC, layout, diffSrc.rawData)])
         return [diffSrc]
     }

@@ -39,7 +39,8 @@ public func localResponseNorm(_ input: Tensor, size: Int, alpha: Float = 1e-4, b
         let diffSrcLayout = backward.layout(dnnl_query_diff_src_md)
         let diffDst = grad.inLayout(diffDstLayout)
         let diffSrc = Tensor.withLayout(diffSrcLayout, shape: input.shape)
-        var arguments = [(DNNL_ARG_SRC, layout, saved.rawData), (DNNL_ARG_DIFF_DST, diffDstLayout, diffDst.rawData),
+        let savedInput = saved.inLayout(layout)  // may have been made plain since
+        var arguments = [(DNNL_ARG_SRC, layout, savedInput.rawData), (DNNL_ARG_DIFF_DST, diffDstLayout, diffDst.rawData),
                          (DNNL_ARG_DIFF_SRC, diffSrcLayout, diffSrc.rawData)]
         if let workspaceLayout, let workspace { arguments.append((DNNL_ARG_WORKSPACE, workspaceLayout, workspace.data)) }
         backward.execute(arguments)
