@@ -27,16 +27,18 @@ let package = Package(
         ),
         .target(name: "KusariNN", dependencies: ["Kusari"]),
         .target(name: "KusariOptim", dependencies: ["Kusari", "KusariNN"]),
+        .target(name: "KusariModels", dependencies: ["Kusari", "KusariNN", "KusariOptim"]),
         .executableTarget(
             name: "kusari",
             dependencies: [
-                "Kusari", "KusariNN", "KusariOptim",
+                "Kusari", "KusariNN", "KusariOptim", "KusariModels",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "KusariTests", dependencies: ["Kusari"]),
+        .testTarget(name: "KusariTests", dependencies: ["Kusari"], resources: [.copy("Fixtures")]),
         .testTarget(name: "KusariNNTests", dependencies: ["Kusari", "KusariNN"]),
         .testTarget(name: "KusariOptimTests", dependencies: ["Kusari", "KusariNN", "KusariOptim"]),
+        .testTarget(name: "KusariModelsTests", dependencies: ["Kusari", "KusariNN", "KusariModels"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -12,6 +12,8 @@ public final class Storage: @unchecked Sendable {
     public private(set) var data: UnsafeMutableRawPointer
     /// Size of the buffer in bytes.
     public private(set) var byteCount: Int
+    /// Size of the allocated block (its allocator bin).
+    private var blockSize: Int
     /// The oneDNN layout of the data, or `nil` for plain row-major data.
     public private(set) var blockedLayout: MemoryDescriptor?
     private let lock = NSLock()
@@ -19,34 +21,27 @@ public final class Storage: @unchecked Sendable {
     /// Allocates an uninitialised buffer of `byteCount` bytes.
     public init(byteCount: Int) {
         self.byteCount = byteCount
-        self.data = Storage.allocate(byteCount)
+        (data, blockSize) = HostAllocator.allocate(byteCount)
     }
 
     /// Allocates a buffer holding data in the oneDNN layout `layout`.
     init(blockedLayout layout: MemoryDescriptor) {
         self.byteCount = layout.byteSize
-        self.data = Storage.allocate(layout.byteSize)
+        (data, blockSize) = HostAllocator.allocate(layout.byteSize)
         self.blockedLayout = layout.isPlainRowMajor ? nil : layout
     }
 
-    deinit { free(data) }
-
-    private static func allocate(_ bytes: Int) -> UnsafeMutableRawPointer {
-        var pointer: UnsafeMutableRawPointer?
-        let status = posix_memalign(&pointer, 64, max(bytes, 64))
-        guard status == 0, let pointer else { fatalError("Kusari: out of memory allocating \(bytes) bytes") }
-        return pointer
-    }
+    deinit { HostAllocator.release(data, size: blockSize) }
 
     /// Reorders blocked data into plain row-major order (no-op when already plain).
     public func makePlain() {
         lock.lock(); defer { lock.unlock() }
         guard let layout = blockedLayout else { return }
         let plain = MemoryDescriptor(dims: layout.dims)
-        let target = Storage.allocate(plain.byteSize)
+        let (target, targetSize) = HostAllocator.allocate(plain.byteSize)
         DNNL.reorder(from: layout, source: data, to: plain, destination: target)
-        free(data)
-        data = target
+        HostAllocator.release(data, size: blockSize)
+        (data, blockSize) = (target, targetSize)
         byteCount = plain.byteSize
         blockedLayout = nil
     }

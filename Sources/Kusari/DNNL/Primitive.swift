@@ -5,10 +5,13 @@ import Foundation
 final class Primitive: @unchecked Sendable {
     let descriptor: dnnl_primitive_desc_t
     let primitive: dnnl_primitive_t
+    /// What the primitive computes, for profiles (`conv-fwd`, `pool`, …).
+    let name: String
 
     /// Creates the primitive for an already-created primitive descriptor (takes ownership).
-    init(descriptor: dnnl_primitive_desc_t) {
+    init(descriptor: dnnl_primitive_desc_t, name: String) {
         self.descriptor = descriptor
+        self.name = name
         var primitive: dnnl_primitive_t?
         DNNL.check(dnnl_primitive_create(&primitive, descriptor), "dnnl_primitive_create")
         self.primitive = primitive!
@@ -34,8 +37,10 @@ final class Primitive: @unchecked Sendable {
     func execute(_ arguments: [(Int32, MemoryDescriptor, UnsafeMutableRawPointer)]) {
         var args = arguments.map { dnnl_exec_arg_t(arg: $0.0, memory: DNNL.memory($0.1, $0.2)) }
         defer { for arg in args { dnnl_memory_destroy(arg.memory) } }
-        DNNL.check(dnnl_primitive_execute(primitive, DNNL.stream, Int32(args.count), &args), "dnnl_primitive_execute")
-        DNNL.check(dnnl_stream_wait(DNNL.stream), "dnnl_stream_wait")
+        OpProfiler.measure(name) {
+            DNNL.check(dnnl_primitive_execute(primitive, DNNL.stream, Int32(args.count), &args), "dnnl_primitive_execute")
+            DNNL.check(dnnl_stream_wait(DNNL.stream), "dnnl_stream_wait")
+        }
     }
 }
 
@@ -49,7 +54,8 @@ final class PrimitiveCache: @unchecked Sendable {
     func primitive(_ key: String, make: () -> dnnl_primitive_desc_t) -> Primitive {
         lock.lock(); defer { lock.unlock() }
         if let cached = primitives[key] { return cached }
-        let created = Primitive(descriptor: make())
+        let name = key.prefix { $0 != "|" }
+        let created = Primitive(descriptor: make(), name: String(name))
         primitives[key] = created
         return created
     }

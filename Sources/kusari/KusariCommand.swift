@@ -1,0 +1,17 @@
+import ArgumentParser
+
+/// The `kusari` command-line tool.
+@main
+struct KusariCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kusari",
+        abstract: "Kusari: deep-learning training in Swift, on oneDNN (CPU) and cuDNN (GPU).",
+        version: KusariVersion.string,
+        subcommands: [InfoCommand.self]
+    )
+}
+
+/// The tool's version.
+enum KusariVersion {
+    static let string = "0.1.0"
+}
