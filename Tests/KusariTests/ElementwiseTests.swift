@@ -68,10 +68,16 @@ struct ElementwiseForwardTests {
         let dense = a + b.transpose().contiguous()
         assertClose(viaView.scalars, dense.scalars, tolerance: 0)
         let bt = b.scalars
-        let expected = (0..<12).map { a.scalars[$0] + bt[($0 % 4) * 3 + $0 / 4] }
+        let at = a.scalars
+        let expected: [Float] = (0..<12).map { i in at[i] + bt[(i % 4) * 3 + i / 4] }
         assertClose(viaView.scalars, expected, tolerance: 0)
         let sliced = a.slice(axis: 1, start: 0, end: 4, step: 2) * Tensor([10, 100], shape: [2])
-        assertClose(sliced.scalars, (0..<6).map { a.scalars[($0 / 2) * 4 + ($0 % 2) * 2] * ($0 % 2 == 0 ? 10 : 100) })
+        let av = a.scalars
+        let expectedSlice: [Float] = (0..<6).map { i in
+            let scale: Float = i % 2 == 0 ? 10 : 100
+            return av[(i / 2) * 4 + (i % 2) * 2] * scale
+        }
+        assertClose(sliced.scalars, expectedSlice)
     }
 
     @Test func incompatibleShapesDoNotBroadcast() {
@@ -121,7 +127,7 @@ struct ElementwiseForwardTests {
         let a = Tensor.arange(0, Float(n)), b = Tensor.full([n], 2)
         let result = (a * b + Tensor(scalar: 1)).scalars
         #expect(result.count == n)
-        #expect(result.enumerated().allSatisfy { $0.element == Float(2 * $0.offset + 1) })
+        expectAll(Array(result.enumerated()), "2i + 1") { $0.element == Float(2 * $0.offset + 1) }
         let e = a.slice(axis: 0, start: 0, end: 1000).sigmoid().scalars
         #expect(e[0] == 0.5 && e[999] == 1)
     }

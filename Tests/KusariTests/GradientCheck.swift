@@ -17,6 +17,13 @@ func testValues(_ count: Int, seed: UInt64, low: Float = -1, high: Float = 1) ->
     }
 }
 
+/// `count` distinct values `0.1 · k − 0.05 · count` in a seeded random order: at least 0.1 apart,
+/// for ops with kinks (max, min, sorting) whose finite differences must not cross a tie.
+func distinctTestValues(_ count: Int, seed: UInt64) -> [Float] {
+    let keys = testValues(count, seed: seed)
+    return (0..<count).sorted { keys[$0] < keys[$1] }.map { Float($0) * 0.1 - 0.05 * Float(count) }
+}
+
 /// A float32 leaf tensor of `shape` filled with ``testValues(_:seed:low:high:)``.
 func testTensor(_ shape: [Int], seed: UInt64, low: Float = -1, high: Float = 1) -> Tensor {
     Tensor(testValues(Shape.count(shape), seed: seed, low: low, high: high), shape: shape)
@@ -31,9 +38,19 @@ func assertClose(_ a: [Float], _ b: [Float], tolerance: Float = 1e-5,
     let bad = zip(a, b).enumerated().filter { _, pair in
         !(Swift.abs(pair.0 - pair.1) <= tolerance * Swift.max(1, Swift.abs(pair.1)))
     }
-    #expect(bad.isEmpty, "\(bad.count) of \(a.count) values differ, first: " +
-            bad.prefix(4).map { "[\($0.offset)] \($0.element.0) vs \($0.element.1)" }.joined(separator: ", "),
-            sourceLocation: sourceLocation)
+    let examples = bad.prefix(4).map { "[\($0.offset)] \($0.element.0) vs \($0.element.1)" }.joined(separator: ", ")
+    let mismatches = bad.count
+    #expect(mismatches == 0, "\(mismatches) of \(a.count) values differ, first: \(examples)", sourceLocation: sourceLocation)
+}
+
+/// Expects `predicate` to hold for every element, reporting only how many fail and the first
+/// offender (large arrays are not printed).
+func expectAll<T>(_ values: [T], _ what: String, sourceLocation: SourceLocation = #_sourceLocation,
+                  _ predicate: (T) -> Bool) {
+    let failing = values.indices.filter { !predicate(values[$0]) }
+    let count = failing.count
+    let first = failing.first.map { "[\($0)] = \(values[$0])" } ?? "none"
+    #expect(count == 0, "\(what): \(count) of \(values.count) elements fail, first \(first)", sourceLocation: sourceLocation)
 }
 
 /// Checks the gradients autodiff computes for `f` against central finite differences.
@@ -80,6 +97,6 @@ func checkGradients(_ inputs: [Tensor], tolerance: Float = 2e-2, eps: Float = 1e
         }
     }
     #expect(checked > 0, "nothing to check", sourceLocation: sourceLocation)
-    #expect(failures.isEmpty, "\(failures.count) gradient mismatches: \(failures.prefix(6).joined(separator: "; "))",
-            sourceLocation: sourceLocation)
+    let mismatches = failures.count, examples = failures.prefix(6).joined(separator: "; ")
+    #expect(mismatches == 0, "\(mismatches) of \(checked) gradient entries differ: \(examples)", sourceLocation: sourceLocation)
 }

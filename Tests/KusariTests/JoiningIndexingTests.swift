@@ -36,12 +36,12 @@ struct JoiningTests {
             expected += av[(i * 3000)..<((i + 1) * 3000)]
             expected += bv[(i * 1551)..<((i + 1) * 1551)]
         }
-        #expect(joined == expected)
+        assertClose(joined, expected, tolerance: 0)
         let many = (0..<300).map { Tensor.full([3, 700], Float($0)) }
         let stacked = Tensor.stack(many, axis: 1)
         #expect(stacked.shape == [3, 300, 700])
         let sv = stacked.scalars
-        #expect((0..<sv.count).allSatisfy { sv[$0] == Float(($0 / 700) % 300) })
+        expectAll(Array(sv.enumerated()), "stacked") { $0.element == Float(($0.offset / 700) % 300) }
     }
 
     @Test func stackInsertsAxis() {
@@ -124,7 +124,8 @@ struct IndexingTests {
         #expect(along0.scalars == [4, 2, 6])
         let values = testValues(60, seed: 49)
         let cube = Tensor(values, shape: [3, 4, 5])
-        let index = Tensor((0..<(2 * 6 * 3)).map { Int64(($0 * 7 + 3) % 4) }, shape: [2, 6, 3])
+        let rawIndex: [Int64] = (0..<36).map { i in Int64((i * 7 + 3) % 4) }
+        let index = Tensor(rawIndex, shape: [2, 6, 3])
         let gathered = cube.gather(axis: 1, indices: index).scalars
         let ids = index.toArray(of: Int64.self)
         for i in 0..<2 { for j in 0..<6 { for k in 0..<3 {
@@ -175,5 +176,19 @@ struct IndexingTests {
         var expected = [Double](repeating: 0, count: vocabulary * width)
         for r in 0..<n { for c in 0..<width { expected[Int(ids[r]) * width + c] += Double(upstream[r * width + c]) } }
         assertClose(table.grad!.scalars, expected.map { Float($0) }, tolerance: 1e-4)
+    }
+}
+
+struct IndexBoundsTests {
+    @Test func outOfRangeIndicesStopTheProcess() async {
+        await #expect(processExitsWith: .failure) {
+            _ = Tensor.zeros([3, 2]).indexSelect(axis: 0, indices: Tensor([Int64(3)]))
+        }
+        await #expect(processExitsWith: .failure) {
+            _ = embedding(Tensor([Int32(-1)]), Tensor.zeros([4, 2]))
+        }
+        await #expect(processExitsWith: .failure) {
+            _ = Tensor.zeros([2, 2]).gather(axis: 1, indices: Tensor([Int64(0), 2], shape: [1, 2]))
+        }
     }
 }

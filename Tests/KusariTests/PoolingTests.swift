@@ -18,8 +18,8 @@ func referencePool(_ x: [Float], _ shape: [Int], kernel: [Int], stride: [Int], p
         let y1 = Swift.min(y0 + kernel[0], h + padding[0]), x1 = Swift.min(x0 + kernel[1], w + padding[1])
         let poolSize = (y1 - y0) * (x1 - x0)
         var best = -Float.infinity, total: Double = 0, counted = 0
-        for y in Swift.max(y0, 0)..<Swift.min(y1, h) { for x in Swift.max(x0, 0)..<Swift.min(x1, w) {
-            let v = x[((b * c + ch) * h + y) * w + x]
+        for row in Swift.max(y0, 0)..<Swift.min(y1, h) { for column in Swift.max(x0, 0)..<Swift.min(x1, w) {
+            let v = x[((b * c + ch) * h + row) * w + column]
             best = Swift.max(best, v); total += Double(v); counted += 1
         } }
         out[((b * c + ch) * oh + i) * ow + j] = average ? Float(total / Double(countIncludePad ? poolSize : counted)) : best

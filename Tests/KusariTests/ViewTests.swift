@@ -84,7 +84,8 @@ struct ViewForwardTests {
         let column = Tensor([1, 2, 3], shape: [3, 1])
         let wide = column.expand([2, 3, 4])
         #expect(wide.shape == [2, 3, 4])
-        #expect(wide.scalars == (0..<24).map { Float(($0 / 4) % 3 + 1) })
+        let expectedWide: [Float] = (0..<24).map { i in Float((i / 4) % 3 + 1) }
+        #expect(wide.scalars == expectedWide)
         #expect(wide.strides[0] == 0 && wide.strides[2] == 0)
     }
 

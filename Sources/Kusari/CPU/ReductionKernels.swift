@@ -12,15 +12,23 @@ enum AxisReduction {
                     let row = input + o * length
                     switch kind {
                     case .sum:
-                        // Four partial sums keep the loop vectorisable and the rounding error small.
-                        var s0: Float = 0, s1: Float = 0, s2: Float = 0, s3: Float = 0
-                        var i = 0
-                        while i + 4 <= length {
-                            s0 += row[i]; s1 += row[i + 1]; s2 += row[i + 2]; s3 += row[i + 3]
-                            i += 4
+                        // Four partial sums per block of 1024 keep the loop vectorisable; block
+                        // totals accumulate in Double so long rows do not drift.
+                        var total: Double = 0
+                        var blockStart = 0
+                        while blockStart < length {
+                            let blockEnd = Swift.min(length, blockStart + 1024)
+                            var s0: Float = 0, s1: Float = 0, s2: Float = 0, s3: Float = 0
+                            var i = blockStart
+                            while i + 4 <= blockEnd {
+                                s0 += row[i]; s1 += row[i + 1]; s2 += row[i + 2]; s3 += row[i + 3]
+                                i += 4
+                            }
+                            while i < blockEnd { s0 += row[i]; i += 1 }
+                            total += Double((s0 + s1) + (s2 + s3))
+                            blockStart = blockEnd
                         }
-                        while i < length { s0 += row[i]; i += 1 }
-                        output[o] = (s0 + s1) + (s2 + s3)
+                        output[o] = Float(total)
                     case .max:
                         var m = -Float.infinity
                         for i in 0..<length where row[i] > m || row[i].isNaN { m = row[i]; if m.isNaN { break } }

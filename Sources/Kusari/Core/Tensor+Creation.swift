@@ -3,16 +3,32 @@ import Foundation
 extension Tensor {
     /// A tensor holding `values` (row-major) with the given shape.
     public convenience init<T: TensorScalar>(_ values: [T], shape: [Int]) {
-        require(values.count == Shape.count(shape), "\(values.count) values do not fill shape \(shape)")
-        self.init(uninitializedShape: shape, dtype: T.dtype)
-        values.withUnsafeBufferPointer { buffer in
-            pointer(as: T.self).update(from: buffer.baseAddress!, count: values.count)
-        }
+        self.init(values, shapeOf: shape)
     }
 
     /// A 1-d tensor holding `values`.
     public convenience init<T: TensorScalar>(_ values: [T]) {
         self.init(values, shape: [values.count])
+    }
+
+    /// A float32 tensor holding `values` (row-major) with the given shape. This non-generic
+    /// overload lets array literals such as `Tensor([1, 2.5], shape: [2])` be float32.
+    public convenience init(_ values: [Float], shape: [Int]) {
+        self.init(values, shapeOf: shape)
+    }
+
+    /// A 1-d float32 tensor holding `values` (lets `Tensor([1, 2])` be float32).
+    public convenience init(_ values: [Float]) {
+        self.init(values, shapeOf: [values.count])
+    }
+
+    private convenience init<T: TensorScalar>(_ values: [T], shapeOf shape: [Int]) {
+        require(values.count == Shape.count(shape), "\(values.count) values do not fill shape \(shape)")
+        self.init(uninitializedShape: shape, dtype: T.dtype)
+        values.withUnsafeBufferPointer { buffer in
+            guard let base = buffer.baseAddress else { return }
+            pointer(as: T.self).update(from: base, count: values.count)
+        }
     }
 
     /// A 0-d (scalar) float tensor.

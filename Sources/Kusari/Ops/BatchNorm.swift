@@ -111,6 +111,7 @@ private struct BatchNormOp {
             if let scale {
                 let (gs, gb) = (Tensor(uninitializedShape: [channels]), Tensor(uninitializedShape: [channels]))
                 arguments += [(DNNL_ARG_SCALE, channelLayout, scale.rawData),
+                              (DNNL_ARG_SHIFT, channelLayout, shift!.rawData),
                               (DNNL_ARG_DIFF_SCALE, channelLayout, gs.rawData),
                               (DNNL_ARG_DIFF_SHIFT, channelLayout, gb.rawData)]
                 (scaleGrad, shiftGrad) = (gs, gb)

@@ -81,9 +81,9 @@ extension Tensor {
         let walkShape = order.map { index.shape[$0] }
         let axisStride = result.strides[axis]
         let dst = result.floats, src = values.floats, ids = index.pointer(as: Int64.self)
+        let walkStrides = [destinationStrides, order.map { index.strides[$0] }, order.map { values.strides[$0] }]
         withExtendedLifetime((values, index)) {
-            StridedCopy.forEachRow(shape: walkShape, strides: [destinationStrides, order.map { index.strides[$0] },
-                                                               order.map { values.strides[$0] }]) { _, offsets, count, inner in
+            StridedCopy.forEachRow(shape: walkShape, strides: walkStrides) { _, offsets, count, inner in
                 for t in 0..<count {
                     let target = offsets[0] + t * inner[0] + Int(ids[offsets[1] + t * inner[1]]) * axisStride
                     dst[target] += src[offsets[2] + t * inner[2]]
@@ -101,7 +101,8 @@ extension Tensor {
         var sourceStrides = source.strides
         let axisStride = sourceStrides[axis]
         sourceStrides[axis] = 0
-        let src = source.pointer(as: T.self), dst = result.pointer(as: T.self), ids = index.pointer(as: Int64.self)
+        let src = source.pointer(as: T.self), dst = result.pointer(as: T.self)
+        let ids = index.pointer(as: Int64.self)
         StridedCopy.forEachRow(shape: index.shape, strides: [sourceStrides, index.strides]) { _, offsets, count, inner in
             for t in 0..<count {
                 let position = offsets[1] + t * inner[1]
@@ -151,7 +152,8 @@ extension Tensor {
 /// has shape `indices.shape + [D]`. The gradient accumulates output rows into the rows of
 /// `weight` they came from (grouped by row, so threads never write the same row).
 public func embedding(_ indices: Tensor, _ weight: Tensor) -> Tensor {
-    require(weight.rank == 2 && weight.dtype == .float32, "embedding: weight must be a float32 [V, D] matrix, got \(weight.shape) \(weight.dtype)")
+    require(weight.rank == 2 && weight.dtype == .float32,
+            "embedding: weight must be a float32 [V, D] matrix, got \(weight.shape) \(weight.dtype)")
     let (rows, width) = (weight.shape[0], weight.shape[1])
     let index = Tensor.checkedIndices(indices, size: rows, op: "embedding", axis: 0)
     let n = index.count

@@ -55,13 +55,12 @@ public final class Generator: @unchecked Sendable {
         return (seed, start)
     }
 
-    /// Reserves `blocks` blocks and calls `body(b, bits)` for each block `b` of the draw, in
-    /// parallel over contiguous ranges of `b`.
-    func generateBlocks(_ blocks: Int, _ body: (_ block: Int, _ bits: SIMD4<UInt32>) -> Void) {
+    /// Reserves `blocks` blocks and calls `body(stream, range)` on contiguous ranges of block
+    /// numbers `0..<blocks`, in parallel; `stream.forEachBlock(in: range)` yields their bits.
+    func generateBlocks(_ blocks: Int, _ body: (_ stream: PhiloxStream, _ range: Range<Int>) -> Void) {
         let (key, start) = reserve(blocks: blocks)
-        Threading.parallelFor(blocks, grain: 4096) { first, end in
-            for b in first..<end { body(b, Philox.block(seed: key, index: start &+ UInt64(b))) }
-        }
+        let stream = PhiloxStream(seed: key, start: start)
+        Threading.parallelFor(blocks, grain: 4096) { first, end in body(stream, first..<end) }
     }
 
     /// `count` uniformly distributed 64-bit values (two per block).
@@ -69,9 +68,11 @@ public final class Generator: @unchecked Sendable {
         guard count > 0 else { return [] }
         return [UInt64](unsafeUninitializedCapacity: count) { buffer, initialized in
             let out = buffer.baseAddress!
-            generateBlocks((count + 1) / 2) { b, bits in
-                out[2 * b] = UInt64(bits[0]) | UInt64(bits[1]) << 32
-                if 2 * b + 1 < count { out[2 * b + 1] = UInt64(bits[2]) | UInt64(bits[3]) << 32 }
+            generateBlocks((count + 1) / 2) { stream, range in
+                stream.forEachBlock(in: range) { b, bits in
+                    out[2 * b] = UInt64(bits[0]) | UInt64(bits[1]) << 32
+                    if 2 * b + 1 < count { out[2 * b + 1] = UInt64(bits[2]) | UInt64(bits[3]) << 32 }
+                }
             }
             initialized = count
         }
@@ -95,5 +96,30 @@ public final class Generator: @unchecked Sendable {
     @inline(__always)
     static func bounded(_ bits: UInt64, _ range: UInt64) -> UInt64 {
         bits.multipliedFullWidth(by: range).high
+    }
+}
+
+/// The blocks one draw reserved: block `b` of the draw is Philox block `start + b` under `seed`.
+struct PhiloxStream {
+    let seed: UInt64
+    let start: UInt64
+
+    @inline(__always)
+    func block(_ b: Int) -> SIMD4<UInt32> { Philox.block(seed: seed, index: start &+ UInt64(b)) }
+
+    /// Calls `body(b, bits)` for every block `b` in `range`, in order, computing eight blocks
+    /// at a time with ``Philox/blocks8(seed:index:)``.
+    @inline(__always)
+    func forEachBlock(in range: Range<Int>, _ body: (_ b: Int, _ bits: SIMD4<UInt32>) -> Void) {
+        var b = range.lowerBound
+        while b + 8 <= range.upperBound {
+            let (w0, w1, w2, w3) = Philox.blocks8(seed: seed, index: start &+ UInt64(b))
+            for j in 0..<8 { body(b + j, SIMD4(w0[j], w1[j], w2[j], w3[j])) }
+            b += 8
+        }
+        while b < range.upperBound {
+            body(b, block(b))
+            b += 1
+        }
     }
 }

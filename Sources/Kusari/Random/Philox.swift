@@ -44,6 +44,28 @@ public enum Philox {
               key: SIMD2(UInt32(truncatingIfNeeded: seed), UInt32(truncatingIfNeeded: seed >> 32)))
     }
 
+    /// Blocks `index ..< index + 8` of the stream keyed by `seed`, computed eight lanes at a
+    /// time; lane `j` of result word `w` equals word `w` of `block(seed:index: index + j)`.
+    @inline(__always)
+    static func blocks8(seed: UInt64, index: UInt64)
+        -> (SIMD8<UInt32>, SIMD8<UInt32>, SIMD8<UInt32>, SIMD8<UInt32>) {
+        let counters = SIMD8<UInt64>(0, 1, 2, 3, 4, 5, 6, 7) &+ SIMD8(repeating: index)
+        var c0 = SIMD8<UInt32>(truncatingIfNeeded: counters)
+        var c1 = SIMD8<UInt32>(truncatingIfNeeded: counters &>> 32)
+        var c2 = SIMD8<UInt32>(repeating: 0), c3 = SIMD8<UInt32>(repeating: 0)
+        var k0 = UInt32(truncatingIfNeeded: seed), k1 = UInt32(truncatingIfNeeded: seed >> 32)
+        let m0 = SIMD8<UInt64>(repeating: UInt64(multiplier0)), m1 = SIMD8<UInt64>(repeating: UInt64(multiplier1))
+        for round in 0..<rounds {
+            if round > 0 { k0 &+= weyl0; k1 &+= weyl1 }
+            let p0 = SIMD8<UInt64>(truncatingIfNeeded: c0) &* m0
+            let p1 = SIMD8<UInt64>(truncatingIfNeeded: c2) &* m1
+            let hi0 = SIMD8<UInt32>(truncatingIfNeeded: p0 &>> 32), lo0 = SIMD8<UInt32>(truncatingIfNeeded: p0)
+            let hi1 = SIMD8<UInt32>(truncatingIfNeeded: p1 &>> 32), lo1 = SIMD8<UInt32>(truncatingIfNeeded: p1)
+            (c0, c1, c2, c3) = (hi1 ^ c1 ^ SIMD8(repeating: k0), lo1, hi0 ^ c3 ^ SIMD8(repeating: k1), lo0)
+        }
+        return (c0, c1, c2, c3)
+    }
+
     /// Maps the top 24 bits of `bits` onto `[0, 1)`: every result is an exact float and
     /// 1 is never reached.
     @inline(__always)

@@ -14,9 +14,11 @@ extension Tensor {
         let result = Tensor(uninitializedShape: shape)
         let out = result.floats, n = result.count, span = high - low
         let top = high > low ? high.nextDown : low
-        generator.generateBlocks((n + 3) / 4) { b, bits in
-            for w in 0..<4 where 4 * b + w < n {
-                out[4 * b + w] = Swift.min(low + span * Philox.unitFloat(bits[w]), top)
+        generator.generateBlocks((n + 3) / 4) { stream, range in
+            stream.forEachBlock(in: range) { b, bits in
+                for w in 0..<4 where 4 * b + w < n {
+                    out[4 * b + w] = Swift.min(low + span * Philox.unitFloat(bits[w]), top)
+                }
             }
         }
         return result
@@ -32,14 +34,16 @@ extension Tensor {
         require(std >= 0, "normal: negative standard deviation \(std)")
         let result = Tensor(uninitializedShape: shape)
         let out = result.floats, n = result.count
-        generator.generateBlocks((n + 3) / 4) { b, bits in
-            for pair in 0..<2 {
-                let i = 4 * b + 2 * pair
-                guard i < n else { break }
-                let radius = (-2 * Foundation.log(Philox.unitFloatExcludingZero(bits[2 * pair]))).squareRoot()
-                let angle = 2 * Float.pi * Philox.unitFloat(bits[2 * pair + 1])
-                out[i] = mean + std * radius * Foundation.cos(angle)
-                if i + 1 < n { out[i + 1] = mean + std * radius * Foundation.sin(angle) }
+        generator.generateBlocks((n + 3) / 4) { stream, range in
+            stream.forEachBlock(in: range) { b, bits in
+                for pair in 0..<2 {
+                    let i = 4 * b + 2 * pair
+                    guard i < n else { break }
+                    let radius = (-2 * Foundation.log(Philox.unitFloatExcludingZero(bits[2 * pair]))).squareRoot()
+                    let angle = 2 * Float.pi * Philox.unitFloat(bits[2 * pair + 1])
+                    out[i] = mean + std * radius * Foundation.cos(angle)
+                    if i + 1 < n { out[i + 1] = mean + std * radius * Foundation.sin(angle) }
+                }
             }
         }
         return result
@@ -52,9 +56,11 @@ extension Tensor {
         require(probability >= 0 && probability <= 1, "bernoulli: probability \(probability) is outside [0, 1]")
         let result = Tensor(uninitializedShape: shape)
         let out = result.floats, n = result.count
-        generator.generateBlocks((n + 3) / 4) { b, bits in
-            for w in 0..<4 where 4 * b + w < n {
-                out[4 * b + w] = Philox.unitFloat(bits[w]) < probability ? 1 : 0
+        generator.generateBlocks((n + 3) / 4) { stream, range in
+            stream.forEachBlock(in: range) { b, bits in
+                for w in 0..<4 where 4 * b + w < n {
+                    out[4 * b + w] = Philox.unitFloat(bits[w]) < probability ? 1 : 0
+                }
             }
         }
         return result
@@ -74,10 +80,12 @@ extension Tensor {
         let range = UInt64(bitPattern: Int64(high) &- Int64(low))
         let base = Int64(low)
         func fill<T: FixedWidthInteger>(_ out: UnsafeMutablePointer<T>) {
-            generator.generateBlocks((n + 1) / 2) { b, bits in
-                for half in 0..<2 where 2 * b + half < n {
-                    let word = UInt64(bits[2 * half]) | UInt64(bits[2 * half + 1]) << 32
-                    out[2 * b + half] = T(truncatingIfNeeded: base &+ Int64(bitPattern: Generator.bounded(word, range)))
+            generator.generateBlocks((n + 1) / 2) { stream, blocks in
+                stream.forEachBlock(in: blocks) { b, bits in
+                    for half in 0..<2 where 2 * b + half < n {
+                        let word = UInt64(bits[2 * half]) | UInt64(bits[2 * half + 1]) << 32
+                        out[2 * b + half] = T(truncatingIfNeeded: base &+ Int64(bitPattern: Generator.bounded(word, range)))
+                    }
                 }
             }
         }

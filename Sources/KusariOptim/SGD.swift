@@ -1,0 +1,27 @@
+import Kusari
+
+/// Plain stochastic gradient descent: `p ← p − lr · (g + λ·p)`.
+///
+/// The default learning rate, 0.01, is Chainer's `optimizers.SGD` default. It keeps no state
+/// besides the update counts.
+public final class SGD: Optimizer {
+    /// Creates an SGD optimizer for `parameters`.
+    /// - Parameters:
+    ///   - learningRate: step size (default 0.01).
+    ///   - weightDecay: L2 coefficient λ (``Optimizer/weightDecay``).
+    ///   - gradientClipping: maximum global gradient norm (``Optimizer/gradientClipping``).
+    override public init(parameters: [(String, Tensor)], learningRate: Float = 0.01, weightDecay: Float = 0,
+                         gradientClipping: Float? = nil) {
+        super.init(parameters: parameters, learningRate: learningRate, weightDecay: weightDecay,
+                   gradientClipping: gradientClipping)
+    }
+
+    /// `p ← p − lr · (s·g + λ·p)`.
+    override public func update(parameter p: UnsafeMutablePointer<Float>, gradient g: UnsafePointer<Float>,
+                                state: [UnsafeMutablePointer<Float>], range: Range<Int>, context: UpdateContext) {
+        let lr = context.learningRate, scale = context.gradientScale, decay = context.weightDecay
+        for i in range {
+            p[i] -= lr * (scale * g[i] + decay * p[i])
+        }
+    }
+}

@@ -1,0 +1,49 @@
+import ArgumentParser
+import Foundation
+import Kusari
+import KusariModels
+
+/// `kusari bench`: throughput measurements.
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench", abstract: "Measure training throughput.", subcommands: [BenchTrainCommand.self])
+}
+
+/// `kusari bench train MODEL`: times SGD-with-momentum training steps on random data.
+struct BenchTrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Time training steps of a seed network on random data and print images/s.",
+        discussion: "Models: \(BenchmarkModel.allCases.map(\.rawValue).joined(separator: ", ")).")
+
+    @Argument(help: "The network to time.") var model: BenchmarkModel
+    @Option(help: "Threads for oneDNN and Kusari's kernels (default: all cores).") var threads: Int?
+    @Option(help: "Mini-batch size (default: the seed's).") var batch: Int?
+    @Option(help: "Untimed warm-up steps.") var warmup = 3
+    @Option(help: "Seconds to keep timing (at least 5 steps run).") var seconds: Double = 10
+    @Option(help: "Device to run on (cpu).") var device = "cpu"
+    @Flag(help: "Print one JSON line instead of text.") var json = false
+
+    func run() throws {
+        guard let target = Device(parsing: device) else { throw ValidationError("unknown device '\(device)'") }
+        guard target == .cpu else { throw ValidationError("device \(target) is not available: this build has no GPU backend") }
+        if let threads { Threading.threadCount = threads }
+        let result = TrainingBenchmark(model: model, batchSize: batch ?? model.seedBatchSize)
+            .run(warmup: warmup, seconds: seconds)
+        if json {
+            let fields: [String: Any] = [
+                "framework": "kusari", "model": model.rawValue, "batch": result.batchSize,
+                "threads": Threading.threadCount, "device": target.description, "parameters": result.parameters,
+                "iterations": result.iterations, "seconds": result.seconds, "images_per_second": result.imagesPerSecond,
+            ]
+            let data = try JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+        } else {
+            print("\(model.rawValue): batch \(result.batchSize), \(result.parameters) parameters, "
+                  + "\(result.iterations) steps in \(String(format: "%.2f", result.seconds)) s → "
+                  + "\(String(format: "%.1f", result.imagesPerSecond)) images/s (\(Threading.threadCount) threads)")
+        }
+    }
+}
+
+extension BenchmarkModel: ExpressibleByArgument {}

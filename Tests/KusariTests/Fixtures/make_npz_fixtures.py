@@ -1,0 +1,49 @@
+#!/usr/bin/env python3
+"""Regenerates the tiny NumPy-written fixtures read by NPZTests.swift.
+
+Run from anywhere: python3 make_npz_fixtures.py  (needs numpy; files land beside this script).
+The values are mirrored by hand in NPZTests.swift, so keep the two in step.
+"""
+import os
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def path(name):
+    return os.path.join(HERE, name)
+
+
+def members():
+    # Insertion order matters: the tests check that the archive keeps it.
+    return dict(
+        weights=(np.arange(6, dtype=np.float32).reshape(2, 3) * 0.5 - 1.0),  # float32 (2, 3)
+        step=np.array(7, dtype=np.int64),                                     # 0-d int64
+        labels=np.array([3, -1, 2], dtype=np.int32),
+        mask=np.array([True, False, True]),
+        pixels=np.array([[0, 255], [17, 128]], dtype=np.uint8),
+        scale=np.array([1.5, -2.25], dtype=np.float64),
+        empty=np.zeros((0,), dtype=np.float32),
+    )
+
+
+def main():
+    np.savez(path("savez.npz"), **members())
+    np.savez_compressed(path("savez_compressed.npz"), **members())
+
+    np.save(path("float32_2x3.npy"), members()["weights"])
+    np.save(path("float64.npy"), np.array([0.1, -2.5, 1e300], dtype=np.float64))
+    np.save(path("int64.npy"), np.array([[-(2**62), -1, 0], [1, 2**40, 2**63 - 1]], dtype=np.int64))
+    np.save(path("scalar0d.npy"), np.array(3.5, dtype=np.float32))
+    np.save(path("bigendian_f4.npy"), (np.arange(6).reshape(2, 3) / 4).astype(">f4"))
+    np.save(path("bigendian_i8.npy"), np.array([1, -2, 2**40], dtype=">i8"))
+    # A Fortran-ordered (column-major) array is saved with fortran_order: True.
+    np.save(path("fortran.npy"), np.asfortranarray(np.arange(24, dtype=np.int32).reshape(2, 3, 4)))
+    for major in (2, 3):
+        with open(path(f"version{major}.npy"), "wb") as f:
+            np.lib.format.write_array(f, np.array([1.0, 2.0], dtype=np.float32), version=(major, 0))
+
+
+if __name__ == "__main__":
+    main()
