@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import Kusari
 
@@ -156,5 +157,26 @@ struct DropoutTests {
         y.sum().backward()
         let output = y.scalars, grad = x.grad!.scalars
         for i in 0..<50 { #expect(grad[i] == (output[i] == 0 ? 0 : 2)) }
+    }
+}
+
+struct NegativeSamplingLossTests {
+    @Test func matchesTheWord2VecObjective() {
+        let h = testTensor([2, 3], seed: 46), w = testTensor([5, 3], seed: 47)
+        let targets = Tensor([Int64(1), 4]), negatives = Tensor([0, 2, 2, 3] as [Int64], shape: [2, 2])
+        let loss = negativeSamplingLoss(h, targets: targets, negatives: negatives, outputWeights: w).item()
+        let hv = h.scalars, wv = w.scalars
+        func dot(_ row: Int, _ word: Int) -> Double { (0..<3).reduce(0) { $0 + Double(hv[row * 3 + $1]) * Double(wv[word * 3 + $1]) } }
+        func logSigmoid(_ x: Double) -> Double { -Foundation.log(1 + Foundation.exp(-x)) }
+        let expected = -(logSigmoid(dot(0, 1)) + logSigmoid(-dot(0, 0)) + logSigmoid(-dot(0, 2))
+                         + logSigmoid(dot(1, 4)) + logSigmoid(-dot(1, 2)) + logSigmoid(-dot(1, 3)))
+        #expect(Swift.abs(Double(loss) - expected) < 1e-5)
+    }
+
+    @Test func gradientsReachInputsAndOutputVectors() {
+        let targets = Tensor([Int64(1), 4, 1]), negatives = Tensor([0, 2, 2, 3, 1, 1] as [Int64], shape: [3, 2])
+        checkGradients([testTensor([3, 4], seed: 48), testTensor([5, 4], seed: 49)]) {
+            negativeSamplingLoss($0[0], targets: targets, negatives: negatives, outputWeights: $0[1])
+        }
     }
 }

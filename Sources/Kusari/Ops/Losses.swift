@@ -134,3 +134,29 @@ private func classLabels(_ labels: Tensor, expected rows: Int, logitsShape: [Int
     return labels.dtype == .int64 ? labels.toArray(of: Int64.self).map { Int($0) }
                                   : labels.toArray(of: Int32.self).map { Int($0) }
 }
+
+/// Skip-gram negative-sampling loss (word2vec): for each row `n`,
+/// `-log σ(u_{target} · h_n) - Σ_k log σ(-u_{negative_k} · h_n)`, where `u` are rows of
+/// `outputWeights`.
+///
+/// - Parameters:
+///   - input: the input vectors `h`, `[N, D]`.
+///   - targets: the observed context words, `[N]` (int32/int64).
+///   - negatives: the sampled noise words, `[N, K]`.
+///   - outputWeights: the output embedding table `[V, D]`.
+///   - reduction: `.sum` by default, like Chainer's `F.negative_sampling`.
+public func negativeSamplingLoss(_ input: Tensor, targets: Tensor, negatives: Tensor, outputWeights: Tensor,
+                                 reduction: Reduction = .sum) -> Tensor {
+    require(input.rank == 2 && outputWeights.rank == 2 && input.shape[1] == outputWeights.shape[1],
+            "negativeSamplingLoss: input \(input.shape) and output weights \(outputWeights.shape) differ in width")
+    require(targets.shape == [input.shape[0]] && negatives.rank == 2 && negatives.shape[0] == input.shape[0],
+            "negativeSamplingLoss: targets \(targets.shape) / negatives \(negatives.shape) do not match \(input.shape[0]) rows")
+    let samples = Tensor.concat([targets.to(.int64).unsqueeze(axis: 1), negatives.to(.int64)], axis: 1)
+    let vectors = embedding(samples, outputWeights)                       // [N, 1 + K, D]
+    let scores = (vectors * input.unsqueeze(axis: 1)).sum(axis: 2)        // [N, 1 + K]
+    var signs = [Float](repeating: -1, count: samples.shape[1])
+    signs[0] = 1
+    // -log σ(s · score) = softplus(-s · score).
+    let losses = (scores * Tensor(signs.map { -$0 })).softplus().sum(axis: 1)
+    return reduce(losses, reduction)
+}
