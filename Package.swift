@@ -23,7 +23,11 @@ let package = Package(
         .target(
             name: "Kusari",
             dependencies: ["CDNNL", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
-            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+            swiftSettings: [
+                // Numeric kernels are unusably slow unoptimised, so the tests build them with -O too.
+                .unsafeFlags(["-O"], .when(configuration: .debug)),
+                .unsafeFlags(["-Ounchecked"], .when(configuration: .release)),
+            ]
         ),
         .target(name: "KusariNN", dependencies: ["Kusari"]),
         .target(name: "KusariOptim", dependencies: ["Kusari", "KusariNN"]),

@@ -34,9 +34,9 @@ public struct TrainingBenchmark {
 
         func step() {
             optimizer.zeroGrad()
-            let loss = softmaxCrossEntropy(network(images), labels)
-            loss.backward()
-            optimizer.step()
+            let loss = OpProfiler.measure("step: forward") { softmaxCrossEntropy(network(images), labels) }
+            OpProfiler.measure("step: backward") { loss.backward() }
+            OpProfiler.measure("step: update") { optimizer.step() }
         }
         for _ in 0..<warmup { step() }
         var iterations = 0

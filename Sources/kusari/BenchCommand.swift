@@ -30,6 +30,7 @@ struct BenchTrainCommand: ParsableCommand {
         if let threads { Threading.threadCount = threads }
         let result = TrainingBenchmark(model: model, batchSize: batch ?? model.seedBatchSize)
             .run(warmup: warmup, seconds: seconds)
+        if OpProfiler.isEnabled { FileHandle.standardError.write(Data((OpProfiler.report() + "\n").utf8)) }
         if json {
             let fields: [String: Any] = [
                 "framework": "kusari", "model": model.rawValue, "batch": result.batchSize,

@@ -10,7 +10,7 @@ public enum OpProfiler {
 
     /// Runs `body`, adding its duration to `name` when profiling.
     @inline(__always)
-    static func measure<R>(_ name: String, _ body: () -> R) -> R {
+    public static func measure<R>(_ name: String, _ body: () -> R) -> R {
         guard isEnabled else { return body() }
         let start = DispatchTime.now().uptimeNanoseconds
         let result = body()

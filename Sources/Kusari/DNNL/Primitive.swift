@@ -7,6 +7,8 @@ final class Primitive: @unchecked Sendable {
     let primitive: dnnl_primitive_t
     /// What the primitive computes, for profiles (`conv-fwd`, `pool`, …).
     let name: String
+    /// oneDNN's library-managed scratchpad belongs to the primitive, so one execution at a time.
+    private let executionLock = NSLock()
 
     /// Creates the primitive for an already-created primitive descriptor (takes ownership).
     init(descriptor: dnnl_primitive_desc_t, name: String) {
@@ -37,6 +39,8 @@ final class Primitive: @unchecked Sendable {
     func execute(_ arguments: [(Int32, MemoryDescriptor, UnsafeMutableRawPointer)]) {
         var args = arguments.map { dnnl_exec_arg_t(arg: $0.0, memory: DNNL.memory($0.1, $0.2)) }
         defer { for arg in args { dnnl_memory_destroy(arg.memory) } }
+        executionLock.lock()
+        defer { executionLock.unlock() }
         OpProfiler.measure(name) {
             DNNL.check(dnnl_primitive_execute(primitive, DNNL.stream, Int32(args.count), &args), "dnnl_primitive_execute")
             DNNL.check(dnnl_stream_wait(DNNL.stream), "dnnl_stream_wait")

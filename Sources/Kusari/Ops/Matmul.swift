@@ -28,10 +28,12 @@ enum GEMM {
         if m == 0 || n == 0 { return }
         if k == 0 { if beta == 0 { output.fill(0) }; return }
         let lhs = Operand(a), rhs = Operand(b)
+        OpProfiler.measure("gemm") {
         DNNL.check(dnnl_sgemm(lhs.transposed ? 84 : 78, rhs.transposed ? 84 : 78, dnnl_dim_t(m), dnnl_dim_t(n),
                               dnnl_dim_t(k), 1, lhs.tensor.floats, dnnl_dim_t(lhs.leadingDimension),
                               rhs.tensor.floats, dnnl_dim_t(rhs.leadingDimension), beta, output.floats, dnnl_dim_t(n)),
                    "dnnl_sgemm")
+        }
     }
 
     /// `a @ b` for 2-d operands, no autodiff.
