@@ -1,6 +1,6 @@
 # Kusari — build, test and run. Every target installs the Debian packages it needs first.
 SHELL := /bin/bash
-APT_PACKAGES := libdnnl-dev zlib1g-dev
+APT_PACKAGES := libdnnl-dev zlib1g-dev libmatio-dev libpng-dev libturbojpeg0-dev libcairo2-dev
 SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 SWIFT ?= swift
 

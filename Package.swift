@@ -8,11 +8,14 @@ let package = Package(
         .library(name: "Kusari", targets: ["Kusari"]),
         .library(name: "KusariNN", targets: ["KusariNN"]),
         .library(name: "KusariOptim", targets: ["KusariOptim"]),
+        .library(name: "KusariData", targets: ["KusariData"]),
+        .library(name: "KusariTrain", targets: ["KusariTrain"]),
         .executable(name: "kusari", targets: ["kusari"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
     ],
     targets: [
         .systemLibrary(
@@ -20,6 +23,10 @@ let package = Package(
             path: "Sources/CDNNL",
             providers: [.apt(["libdnnl-dev"])]
         ),
+        .systemLibrary(name: "CMatio", path: "Sources/CMatio", providers: [.apt(["libmatio-dev"])]),
+        .systemLibrary(name: "CPNG", path: "Sources/CPNG", providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CTurboJPEG", path: "Sources/CTurboJPEG", providers: [.apt(["libturbojpeg0-dev"])]),
+        .systemLibrary(name: "CCairo", path: "Sources/CCairo", providers: [.apt(["libcairo2-dev"])]),
         .target(
             name: "Kusari",
             dependencies: ["CDNNL", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
@@ -31,7 +38,17 @@ let package = Package(
         ),
         .target(name: "KusariNN", dependencies: ["Kusari"]),
         .target(name: "KusariOptim", dependencies: ["Kusari", "KusariNN"]),
-        .target(name: "KusariModels", dependencies: ["Kusari", "KusariNN", "KusariOptim"]),
+        .target(
+            name: "KusariData",
+            dependencies: [
+                "Kusari", "CMatio", "CPNG", "CTurboJPEG",
+                // zlib comes through ZIPFoundation's `CZlib` module.
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .target(name: "KusariTrain", dependencies: ["Kusari", "KusariNN", "KusariOptim", "KusariData", "CCairo"]),
+        .target(name: "KusariModels", dependencies: ["Kusari", "KusariNN", "KusariOptim", "KusariData", "KusariTrain"]),
         .executableTarget(
             name: "kusari",
             dependencies: [
@@ -43,6 +60,8 @@ let package = Package(
         .testTarget(name: "KusariNNTests", dependencies: ["Kusari", "KusariNN"]),
         .testTarget(name: "KusariOptimTests", dependencies: ["Kusari", "KusariNN", "KusariOptim"]),
         .testTarget(name: "KusariModelsTests", dependencies: ["Kusari", "KusariNN", "KusariModels"]),
+        .testTarget(name: "KusariDataTests", dependencies: ["Kusari", "KusariData"]),
+        .testTarget(name: "KusariTrainTests", dependencies: ["Kusari", "KusariNN", "KusariOptim", "KusariData", "KusariTrain"]),
     ],
     swiftLanguageModes: [.v5]
 )

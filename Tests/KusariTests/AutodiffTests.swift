@@ -78,3 +78,20 @@ struct AutodiffTests {
         #expect(c.grad == nil)  // intermediate results keep no gradient
     }
 }
+
+struct DeviceTests {
+    @Test func parsesDeviceNamesAndChainerIds() {
+        #expect(Device(parsing: "cpu") == .cpu)
+        #expect(Device(parsing: "-1") == .cpu)
+        #expect(Device(parsing: "cuda") == .cuda(0))
+        #expect(Device(parsing: "cuda:1") == .cuda(1))
+        #expect(Device(parsing: "0") == .cuda(0))
+        #expect(Device(parsing: "tpu") == nil)
+    }
+
+    @Test func movingToTheCPUKeepsTheTensorAndCUDAIsAClearError() throws {
+        let x = Tensor([1, 2, 3] as [Float])
+        #expect(try x.to(device: .cpu) === x)
+        #expect(throws: KusariError.self) { try x.to(device: .cuda(0)) }
+    }
+}
