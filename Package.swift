@@ -1,6 +1,13 @@
 // swift-tools-version: 6.0
 import PackageDescription
 
+/// Numeric kernels and pixel loops are unusably slow unoptimised, so debug (test) builds of the
+/// targets that hold them use -O too.
+let optimisedInDebug: [SwiftSetting] = [
+    .unsafeFlags(["-O"], .when(configuration: .debug)),
+    .unsafeFlags(["-Ounchecked"], .when(configuration: .release)),
+]
+
 let package = Package(
     name: "Kusari",
     platforms: [.macOS(.v14)],
@@ -30,11 +37,7 @@ let package = Package(
         .target(
             name: "Kusari",
             dependencies: ["CDNNL", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
-            swiftSettings: [
-                // Numeric kernels are unusably slow unoptimised, so the tests build them with -O too.
-                .unsafeFlags(["-O"], .when(configuration: .debug)),
-                .unsafeFlags(["-Ounchecked"], .when(configuration: .release)),
-            ]
+            swiftSettings: optimisedInDebug
         ),
         .target(name: "KusariNN", dependencies: ["Kusari"]),
         .target(name: "KusariOptim", dependencies: ["Kusari", "KusariNN"]),
@@ -45,7 +48,8 @@ let package = Package(
                 // zlib comes through ZIPFoundation's `CZlib` module.
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
                 .product(name: "Crypto", package: "swift-crypto"),
-            ]
+            ],
+            swiftSettings: optimisedInDebug
         ),
         .target(name: "KusariTrain", dependencies: ["Kusari", "KusariNN", "KusariOptim", "KusariData", "CCairo"]),
         .target(name: "KusariModels", dependencies: ["Kusari", "KusariNN", "KusariOptim", "KusariData", "KusariTrain"]),

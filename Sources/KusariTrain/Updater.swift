@@ -1,0 +1,125 @@
+import Foundation
+import Kusari
+import KusariData
+import KusariNN
+import KusariOptim
+
+/// Computes the loss of `model` on `batch` and reports observations (such as `main/loss`) to the
+/// reporter; the returned scalar is back-propagated by the updater.
+public typealias LossFunction = (_ model: Module, _ batch: Batch, _ reporter: Reporter) -> Tensor
+
+/// Performs one training step per call and knows the training position (Chainer's `Updater`).
+public protocol Updater: AnyObject {
+    /// Updates done so far.
+    var iteration: Int { get }
+    /// Completed epochs.
+    var epoch: Int { get }
+    /// `epoch` plus the fraction of the current epoch done.
+    var epochDetail: Double { get }
+    /// ``epochDetail`` before the last update (equal to it before the first update).
+    var previousEpochDetail: Double { get }
+    /// Whether the last update completed an epoch.
+    var isNewEpoch: Bool { get }
+    /// Updates per epoch.
+    var batchesPerEpoch: Int { get }
+    /// The trained model (saved by ``Trainer/saveModel(to:)``).
+    var model: Module { get }
+    /// One training step; observations go to `reporter`.
+    func update(reporter: Reporter) throws
+    /// Called when the training loop ends.
+    func finalize()
+    /// Position, model, optimizer and data-source state, for snapshots.
+    func stateDict() -> [(String, Tensor)]
+    /// Restores ``stateDict()``.
+    func loadStateDict(_ state: [(String, Tensor)]) throws
+}
+
+extension Updater {
+    /// Does nothing.
+    public func finalize() {}
+}
+
+/// The usual updater (Chainer's `StandardUpdater`): each update takes the next batch of the
+/// source, clears the gradients, computes the loss, back-propagates and steps the optimizer.
+public final class StandardUpdater: Updater {
+    /// Where the training batches come from (a repeating source).
+    public let source: BatchSource
+    /// The trained model.
+    public let model: Module
+    /// The optimizer updating ``model``'s parameters.
+    public let optimizer: Optimizer
+    /// The loss of one batch.
+    public let loss: LossFunction
+    /// Updates done so far.
+    public private(set) var iteration = 0
+    /// ``epochDetail`` before the last update.
+    public private(set) var previousEpochDetail: Double
+
+    /// - Parameters:
+    ///   - source: the training batches; a source that runs dry ends training with an error.
+    ///   - model: the trained model.
+    ///   - optimizer: an optimizer over `model`'s parameters.
+    ///   - loss: the loss of a batch; by default softmax cross-entropy with accuracy, reported as
+    ///     `main/loss` and `main/accuracy` (``ClassifierLoss``).
+    public init(source: BatchSource, model: Module, optimizer: Optimizer,
+                loss: @escaping LossFunction = ClassifierLoss().function) {
+        self.source = source
+        self.model = model
+        self.optimizer = optimizer
+        self.loss = loss
+        self.previousEpochDetail = source.epochDetail
+    }
+
+    public var epoch: Int { source.epoch }
+    public var epochDetail: Double { source.epochDetail }
+    public var isNewEpoch: Bool { source.isNewEpoch }
+    public var batchesPerEpoch: Int { source.batchesPerEpoch }
+
+    /// zeroGrad, forward (the loss function), backward, `optimizer.step()`.
+    /// - Throws: ``TrainingStopped`` when the source has no more batches.
+    public func update(reporter: Reporter) throws {
+        let before = source.epochDetail
+        guard let batch = source.next() else {
+            throw TrainingStopped(reason: "the training source returned no batch at iteration \(iteration + 1); training sources must repeat",
+                                  iteration: iteration)
+        }
+        previousEpochDetail = before
+        optimizer.zeroGrad()
+        model.zeroGrad()
+        let value = loss(model, batch, reporter)
+        value.backward()
+        optimizer.step()
+        iteration += 1
+    }
+
+    /// Keys: `iteration`, `epoch` (int64; `epoch` is informational), `previous_epoch_detail`
+    /// (float64 bits), then `model:main/…` (the model's state dict), `optimizer:main/…` (the
+    /// optimizer's) and `iterator:main/…` (the source's), like Chainer's updater serialisation.
+    public func stateDict() -> [(String, Tensor)] {
+        var state: [(String, Tensor)] = [
+            ("iteration", StateCoding.int(iteration)),
+            ("epoch", StateCoding.int(epoch)),
+            ("previous_epoch_detail", StateCoding.double(previousEpochDetail)),
+        ]
+        state += StateCoding.prefixed("model:main/", model.stateDict().map { ($0.0, $0.1.contiguousCopy()) })
+        state += StateCoding.prefixed("optimizer:main/", optimizer.stateDict())
+        state += StateCoding.prefixed("iterator:main/", source.stateDict())
+        return state
+    }
+
+    /// Restores ``stateDict()`` (model and optimizer strictly).
+    public func loadStateDict(_ state: [(String, Tensor)]) throws {
+        let iteration = try StateCoding.int(try StateCoding.require(state, "iteration", in: "updater"), key: "updater/iteration")
+        let previous = try StateCoding.double(try StateCoding.require(state, "previous_epoch_detail", in: "updater"),
+                                              key: "updater/previous_epoch_detail")
+        let modelState = StateCoding.section(state, "model:main/")
+        let optimizerState = StateCoding.section(state, "optimizer:main/")
+        guard !modelState.isEmpty else { throw TrainerStateError("updater: the state holds no model (model:main/…)") }
+        guard !optimizerState.isEmpty else { throw TrainerStateError("updater: the state holds no optimizer (optimizer:main/…)") }
+        try model.loadStateDict(modelState)
+        try optimizer.loadStateDict(optimizerState)
+        try source.loadStateDict(StateCoding.section(state, "iterator:main/"))
+        self.iteration = iteration
+        self.previousEpochDetail = previous
+    }
+}

@@ -1,0 +1,52 @@
+import ArgumentParser
+import Foundation
+import Kusari
+import KusariModels
+import KusariTrain
+
+/// `kusari train RECIPE`: trains one of the seed recipes with Chainer-style reports.
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train a recipe, printing Chainer's report table and a progress bar.",
+        discussion: "Recipes:\n" + Recipes.all.map { "  \($0.name): \($0.summary)" }.joined(separator: "\n")
+            + "\nThe output folder gets log, loss.png, accuracy.png, snapshots and model.npz.")
+
+    @Argument(help: "The recipe to train (default shapes-cnn).") var recipe = "shapes-cnn"
+    @Option(help: "Folder holding the datasets, as their archives extract.") var dataDir = "../shared/datasets"
+    @Option(help: "Device: cpu (or cuda:N when a GPU backend is present).") var device = "cpu"
+    @Option(name: [.customShort("g"), .long], help: "Chainer-style GPU id (-1 = CPU).") var gpu: Int?
+    @Option(name: [.customShort("e"), .long], help: "Epochs (default: the seed's).") var epochs: Double?
+    @Option(name: [.customShort("b"), .long], help: "Mini-batch size (default: the seed's).") var batchSize: Int?
+    @Option(help: "Initial learning rate (default: the seed's).") var lr: Float?
+    @Option(help: "Random seed for initialisation, shuffling and augmentation.") var seed: UInt64 = 0
+    @Option(name: [.customShort("o"), .long], help: "Output folder.") var out = "result"
+    @Option(help: "Snapshot to resume from (exact continuation).") var resume: String?
+    @Option(help: "Data-loading threads.") var workers = 2
+    @Option(help: "Threads for the math (default: all cores).") var threads: Int?
+    @Option(help: "Epochs between snapshots (default: the recipe's).") var snapshotEvery: Double?
+
+    func run() throws {
+        guard let chosen = Recipes.named(recipe) else {
+            throw ValidationError("unknown recipe '\(recipe)'; one of: \(Recipes.all.map(\.name).joined(separator: ", "))")
+        }
+        let target = gpu.map { $0 < 0 ? Device.cpu : .cuda($0) } ?? Device(parsing: device)
+        guard let target else { throw ValidationError("unknown device '\(device)'") }
+        guard target == .cpu else { throw ValidationError("device \(target) is not available: this build has no GPU backend") }
+        if let threads { Threading.threadCount = threads }
+        Generator.default.manualSeed(seed)
+        var options = TrainingOptions(dataDirectory: URL(fileURLWithPath: dataDir), out: URL(fileURLWithPath: out))
+        options.epochs = epochs
+        options.batchSize = batchSize
+        options.learningRate = lr
+        options.seed = seed
+        options.workers = workers
+        options.snapshotEvery = snapshotEvery
+        do {
+            let run = try TrainingRun(recipe: chosen, options: options)
+            try run.run(resumingFrom: resume.map { URL(fileURLWithPath: $0) })
+        } catch let error as MissingDatasetError {
+            throw ValidationError(error.description)
+        }
+    }
+}
