@@ -24,10 +24,11 @@ release: deps
 test: deps
 	$(SWIFT) test
 
-## run: the main job (until the trainer lands: a short training benchmark of the Theano seed CNN).
+## run: the main job: train the default recipe (synthetic shapes, about a minute on 2 cores);
+## leaves log, loss.png, accuracy.png, snapshots and model.npz in result/.
 run: release
 	.build/release/kusari info
-	.build/release/kusari bench train theano-cnn --seconds 5
+	.build/release/kusari train shapes-cnn --out result
 
 ## bench: Kusari vs PyTorch side by side on this machine (needs a venv with torch: see Benchmarks/README.md).
 bench: release

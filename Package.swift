@@ -1,8 +1,8 @@
 // swift-tools-version: 6.0
 import PackageDescription
 
-/// Numeric kernels and pixel loops are unusably slow unoptimised, so debug (test) builds of the
-/// targets that hold them use -O too.
+/// Numeric kernels, pixel loops and per-step trainer work are unusably slow unoptimised, so debug
+/// (test) builds of the library targets use -O too.
 let optimisedInDebug: [SwiftSetting] = [
     .unsafeFlags(["-O"], .when(configuration: .debug)),
     .unsafeFlags(["-Ounchecked"], .when(configuration: .release)),
@@ -39,8 +39,8 @@ let package = Package(
             dependencies: ["CDNNL", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
             swiftSettings: optimisedInDebug
         ),
-        .target(name: "KusariNN", dependencies: ["Kusari"]),
-        .target(name: "KusariOptim", dependencies: ["Kusari", "KusariNN"]),
+        .target(name: "KusariNN", dependencies: ["Kusari"], swiftSettings: optimisedInDebug),
+        .target(name: "KusariOptim", dependencies: ["Kusari", "KusariNN"], swiftSettings: optimisedInDebug),
         .target(
             name: "KusariData",
             dependencies: [
@@ -51,8 +51,14 @@ let package = Package(
             ],
             swiftSettings: optimisedInDebug
         ),
-        .target(name: "KusariTrain", dependencies: ["Kusari", "KusariNN", "KusariOptim", "KusariData", "CCairo"]),
-        .target(name: "KusariModels", dependencies: ["Kusari", "KusariNN", "KusariOptim", "KusariData", "KusariTrain"]),
+        .target(
+            name: "KusariTrain", dependencies: ["Kusari", "KusariNN", "KusariOptim", "KusariData", "CCairo"],
+            swiftSettings: optimisedInDebug
+        ),
+        .target(
+            name: "KusariModels", dependencies: ["Kusari", "KusariNN", "KusariOptim", "KusariData", "KusariTrain"],
+            swiftSettings: optimisedInDebug
+        ),
         .executableTarget(
             name: "kusari",
             dependencies: [

@@ -5,7 +5,8 @@ import KusariNN
 import KusariOptim
 import KusariTrain
 
-/// Default demo: the built-in synthetic `shapes` data (no files needed), Adam, 10 epochs.
+/// Default demo: the built-in synthetic `shapes` data (no files needed), Adam (lr 0.003), 15
+/// epochs (≈95 % validation accuracy in about a minute on 2 cores).
 public struct ShapesCNNRecipe: Recipe {
     public init() {}
     public var name: String { "shapes-cnn" }
@@ -17,10 +18,10 @@ public struct ShapesCNNRecipe: Recipe {
         let model = ShapesCNN(classes: train.classNames.count)
         let augment = Compose(RandomCrop(size: 32, padding: 2), RandomHorizontalFlip())
         return TrainingSetup(
-            model: model, optimizer: Adam(model, learningRate: options.learningRate ?? 1e-3),
+            model: model, optimizer: Adam(model, learningRate: options.learningRate ?? 3e-3),
             training: DataLoader(train, batchSize: batch, seed: options.seed, transform: augment, workers: options.workers),
             validation: DataLoader(validation, batchSize: 256, shuffle: false, repeating: false, workers: options.workers),
-            epochs: options.epochs ?? 10)
+            epochs: options.epochs ?? 15)
     }
 }
 
