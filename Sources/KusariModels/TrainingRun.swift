@@ -11,6 +11,8 @@ import KusariTrain
 public struct TrainingRun {
     public let setup: TrainingSetup
     public let trainer: Trainer
+    /// The recipe's name, written to `out/recipe.txt` so `kusari eval` knows how to rebuild the model.
+    public let recipeName: String
 
     public init(recipe: any Recipe, options: TrainingOptions, output: TextOutput = .standardOutput) throws {
         let setup = try recipe.makeSetup(options)
@@ -32,12 +34,15 @@ public struct TrainingRun {
         trainer.extend(FinalModel())
         self.setup = setup
         self.trainer = trainer
+        recipeName = recipe.name
     }
 
     /// Trains to the end (continuing from `snapshot` when given), then writes the fitted
     /// preprocessing beside the model as `preprocessing.npz`.
     public func run(resumingFrom snapshot: URL? = nil) throws {
         if let snapshot { try trainer.resume(from: snapshot) }
+        try FileManager.default.createDirectory(at: trainer.out, withIntermediateDirectories: true)
+        try Data(recipeName.utf8).write(to: trainer.out.appendingPathComponent("recipe.txt"), options: .atomic)
         try trainer.run()
         if !setup.preprocessing.isEmpty {
             try NPZ.write(setup.preprocessing.map { (name: $0.0, array: NPYArray(floats: $0.1.scalars, shape: $0.1.shape)) },
