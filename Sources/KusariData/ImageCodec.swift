@@ -52,26 +52,25 @@ public enum ImageCodec {
             throw DatasetError(file: name, location: "byte 0", message: "not a PNG file (signature \(hex(data.prefix(8))))")
         }
         return try data.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) -> (indices: [UInt8], height: Int, width: Int) in
-            var image = try beginPNG(bytes, name: name)
-            let (width, height) = (Int(image.width), Int(image.height))
-            let fileFormat = image.format
+            let reader = try PNGReader(bytes, name: name)
+            let (width, height) = (reader.width, reader.height)
+            let fileFormat = reader.image.pointee.format
             if fileFormat & PNGFormat.colormap != 0 {
                 // Palette file: with a colour-mapped output format libpng passes the file's
                 // indices through unchanged and writes the (converted) palette to `colormap`.
-                image.format = PNGFormat.color | PNGFormat.alpha | PNGFormat.colormap
+                reader.image.pointee.format = PNGFormat.color | PNGFormat.alpha | PNGFormat.colormap
                 var colormap = [UInt8](repeating: 0, count: 256 * 4)
                 var indices = [UInt8](repeating: 0, count: width * height)
-                try finishPNG(&image, buffer: &indices, colormap: &colormap, name: name)
+                try colormap.withUnsafeMutableBytes { try reader.finish(into: &indices, colormap: $0.baseAddress) }
                 return (indices, height, width)
             }
             guard fileFormat & (PNGFormat.color | PNGFormat.alpha | PNGFormat.linear) == 0 else {
-                png_image_free(&image)
                 throw DatasetError(file: name, location: "IHDR",
                                    message: "\(describe(format: fileFormat)) image, expected a palette or 8-bit grayscale PNG of labels")
             }
-            image.format = PNGFormat.gray
+            reader.image.pointee.format = PNGFormat.gray
             var indices = [UInt8](repeating: 0, count: width * height)
-            try finishPNG(&image, buffer: &indices, colormap: nil, name: name)
+            try reader.finish(into: &indices, colormap: nil)
             return (indices, height, width)
         }
     }
@@ -202,77 +201,91 @@ public enum ImageCodec {
 
     private static func decodePNG(_ data: Data, name: String, channels: Int) throws -> (pixels: [UInt8], shape: [Int]) {
         try data.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) -> (pixels: [UInt8], shape: [Int]) in
-            var image = try beginPNG(bytes, name: name)
-            let (width, height) = (Int(image.width), Int(image.height))
+            let reader = try PNGReader(bytes, name: name)
+            let (width, height) = (reader.width, reader.height)
             // Read with alpha (if any) and drop it afterwards: libpng keeps the colour values of
             // 8-bit output unassociated, so this equals discarding the alpha channel.
-            let hasAlpha = image.format & PNGFormat.alpha != 0
+            let hasAlpha = reader.image.pointee.format & PNGFormat.alpha != 0
             let stored = channels + (hasAlpha ? 1 : 0)
-            image.format = (channels == 3 ? PNGFormat.color : PNGFormat.gray) | (hasAlpha ? PNGFormat.alpha : 0)
-            image.flags |= pngFlag16BitSRGB
+            reader.image.pointee.format = (channels == 3 ? PNGFormat.color : PNGFormat.gray) | (hasAlpha ? PNGFormat.alpha : 0)
+            reader.image.pointee.flags |= pngFlag16BitSRGB
             var interleaved = [UInt8](repeating: 0, count: width * height * stored)
-            try finishPNG(&image, buffer: &interleaved, colormap: nil, name: name)
+            try reader.finish(into: &interleaved, colormap: nil)
             return (planar(interleaved, stored: stored, keep: channels, height: height, width: width),
                     [channels, height, width])
         }
     }
 
-    /// `png_image_begin_read_from_memory`, with the size checked.
-    private static func beginPNG(_ bytes: UnsafeRawBufferPointer, name: String) throws -> png_image {
-        var image = png_image()
-        image.version = UInt32(PNG_IMAGE_VERSION)
-        guard png_image_begin_read_from_memory(&image, bytes.baseAddress, bytes.count) != 0 else {
-            let message = pngMessage(image)
-            png_image_free(&image)
-            throw DatasetError(file: name, location: "PNG header", message: "cannot read the PNG header: \(message)")
-        }
-        guard image.width > 0, image.height > 0, Int(image.width) * Int(image.height) <= maximumPixels else {
-            let size = "\(image.width)x\(image.height)"
-            png_image_free(&image)
-            throw DatasetError(file: name, location: "IHDR", message: "image size \(size) out of range")
-        }
-        return image
-    }
+    /// A `png_image` being read. libpng keeps the structure's address (its error handler
+    /// writes the message into it), so it lives at a fixed heap address from
+    /// `png_image_begin_read_from_memory` to `png_image_finish_read`. `bytes` must stay valid
+    /// until ``finish(into:colormap:)``.
+    private final class PNGReader {
+        let image: UnsafeMutablePointer<png_image>
+        let name: String
 
-    /// `png_image_finish_read` into `buffer` (which must be large enough for `image.format`).
-    private static func finishPNG(_ image: inout png_image, buffer: inout [UInt8], colormap: UnsafeMutableRawPointer?,
-                                  name: String) throws {
-        let ok = buffer.withUnsafeMutableBytes {
-            png_image_finish_read(&image, nil, $0.baseAddress, 0, colormap)
+        init(_ bytes: UnsafeRawBufferPointer, name: String) throws {
+            self.name = name
+            image = .allocate(capacity: 1)
+            image.initialize(to: png_image())
+            image.pointee.version = UInt32(PNG_IMAGE_VERSION)
+            guard png_image_begin_read_from_memory(image, bytes.baseAddress, bytes.count) != 0 else {
+                throw DatasetError(file: name, location: "PNG header",
+                                   message: "cannot read the PNG header: \(pngMessage(image.pointee))")
+            }
+            let (w, h) = (image.pointee.width, image.pointee.height)
+            guard w > 0, h > 0, Int(w) * Int(h) <= maximumPixels else {
+                throw DatasetError(file: name, location: "IHDR", message: "image size \(w)x\(h) out of range")
+            }
         }
-        guard ok != 0 else {
-            let message = pngMessage(image)
-            png_image_free(&image)
-            throw DatasetError(file: name, location: "PNG image data",
-                               message: "cannot decode the PNG (corrupt or truncated file): \(message)")
+
+        var width: Int { Int(image.pointee.width) }
+        var height: Int { Int(image.pointee.height) }
+
+        /// `png_image_finish_read` into `buffer` (which must be large enough for the format set).
+        func finish(into buffer: inout [UInt8], colormap: UnsafeMutableRawPointer?) throws {
+            let ok = buffer.withUnsafeMutableBytes { png_image_finish_read(image, nil, $0.baseAddress, 0, colormap) }
+            guard ok != 0 else {
+                throw DatasetError(file: name, location: "PNG image data",
+                                   message: "cannot decode the PNG (corrupt or truncated file): \(pngMessage(image.pointee))")
+            }
+        }
+
+        deinit {
+            png_image_free(image)  // a no-op once libpng has cleaned up
+            image.deinitialize(count: 1)
+            image.deallocate()
         }
     }
 
     private static func writeSimplePNG(_ buffer: [UInt8], width: Int, height: Int, format: UInt32,
                                        colormap: (bytes: [UInt8], entries: Int)?, to url: URL) throws {
         precondition(width > 0 && height > 0, "writePNG: empty image \(height)x\(width)")
-        var image = png_image()
-        image.version = UInt32(PNG_IMAGE_VERSION)
-        image.width = UInt32(width)
-        image.height = UInt32(height)
-        image.format = format
-        image.colormap_entries = UInt32(colormap?.entries ?? 0)
-        let encode = { (memory: UnsafeMutableRawPointer?, size: inout Int) -> Int32 in
-            buffer.withUnsafeBytes { pixels in
+        let image = UnsafeMutablePointer<png_image>.allocate(capacity: 1)
+        defer { image.deallocate() }
+        /// Encodes into `memory` (or only measures, when nil); each call is a complete write.
+        func encode(_ memory: UnsafeMutableRawPointer?, _ size: inout Int) -> Int32 {
+            image.initialize(to: png_image())
+            image.pointee.version = UInt32(PNG_IMAGE_VERSION)
+            image.pointee.width = UInt32(width)
+            image.pointee.height = UInt32(height)
+            image.pointee.format = format
+            image.pointee.colormap_entries = UInt32(colormap?.entries ?? 0)
+            return buffer.withUnsafeBytes { pixels in
                 (colormap?.bytes ?? []).withUnsafeBytes { map in
-                    png_image_write_to_memory(&image, memory, &size, 0, pixels.baseAddress, 0,
+                    png_image_write_to_memory(image, memory, &size, 0, pixels.baseAddress, 0,
                                               colormap == nil ? nil : map.baseAddress)
                 }
             }
         }
         var size = 0
         guard encode(nil, &size) != 0 else {
-            throw DatasetError(file: url.path, location: "encoder", message: "PNG encoding failed: \(pngMessage(image))")
+            throw DatasetError(file: url.path, location: "encoder", message: "PNG encoding failed: \(pngMessage(image.pointee))")
         }
         var data = Data(count: size)
         let ok = data.withUnsafeMutableBytes { encode($0.baseAddress, &size) }
         guard ok != 0 else {
-            throw DatasetError(file: url.path, location: "encoder", message: "PNG encoding failed: \(pngMessage(image))")
+            throw DatasetError(file: url.path, location: "encoder", message: "PNG encoding failed: \(pngMessage(image.pointee))")
         }
         try writeFile(data.prefix(size), to: url)
     }

@@ -1,4 +1,5 @@
 import CMatio
+import CZlib
 import Foundation
 
 /// The elements of a real, dense MATLAB array, in MATLAB's column-major order (the first index
@@ -146,7 +147,95 @@ public enum MatFile {
                                message: "not a readable MATLAB MAT-file (truncated or wrong format)\(libraryMessage())")
         }
         defer { Mat_Close(mat) }
+        try checkMAT5Structure(url)
         return try body(mat)
+    }
+
+    /// Walks the top-level data elements of a version-5 file and checks that each lies within
+    /// the file: libmatio reads a truncated variable as zeros without failing.
+    static func checkMAT5Structure(_ url: URL) throws {
+        let path = url.path
+        guard let handle = FileHandle(forReadingAtPath: path) else { return }
+        defer { try? handle.close() }
+        guard let header = try? handle.read(upToCount: 128), header.count == 128 else { return }
+        let bytes = [UInt8](header)
+        let littleEndian: Bool
+        switch (bytes[126], bytes[127]) {
+        case (0x49, 0x4D): littleEndian = true  // "IM"
+        case (0x4D, 0x49): littleEndian = false  // "MI"
+        default: return  // version 4 or not a MAT-file: libmatio decides
+        }
+        let version = littleEndian ? UInt16(bytes[124]) | UInt16(bytes[125]) << 8 : UInt16(bytes[124]) << 8 | UInt16(bytes[125])
+        guard version == 0x0100 else { return }  // 7.3 (HDF5) files are checked by HDF5
+        guard let size = try? handle.seekToEnd() else { return }
+        func word(_ data: [UInt8], _ at: Int) -> UInt32 {
+            let b = data[at..<(at + 4)].map(UInt32.init)
+            return littleEndian ? b[0] | b[1] << 8 | b[2] << 16 | b[3] << 24 : b[0] << 24 | b[1] << 16 | b[2] << 8 | b[3]
+        }
+        var offset: UInt64 = 128
+        var index = 0
+        while offset < size {
+            try handle.seek(toOffset: offset)
+            let tag = [UInt8]((try? handle.read(upToCount: 8)) ?? Data())
+            guard tag.count == 8 else {
+                throw DatasetError(file: path, location: "byte \(offset)",
+                                   message: "truncated file: \(size - offset) stray bytes where data element \(index + 1) should start")
+            }
+            let type = word(tag, 0), count = UInt64(word(tag, 4))
+            guard type == 14 || type == 15 else {  // miMATRIX, miCOMPRESSED
+                throw DatasetError(file: path, location: "byte \(offset)",
+                                   message: "data element \(index + 1) has type \(type), expected a matrix (14) or compressed (15) element")
+            }
+            let end = offset + 8 + (type == 14 ? (count + 7) / 8 * 8 : count)
+            if end > size {
+                let prefix = [UInt8]((try? handle.read(upToCount: type == 14 ? 256 : 4096)) ?? Data())
+                let name = type == 14 ? matrixName(prefix, littleEndian: littleEndian) : compressedMatrixName(prefix, littleEndian: littleEndian)
+                throw DatasetError(file: path, location: name.map { "variable \($0)" } ?? "data element \(index + 1) at byte \(offset)",
+                                   message: "truncated file: the element needs \(8 + count) bytes from byte \(offset), "
+                                       + "but the file ends after \(size - offset)")
+            }
+            offset = end
+            index += 1
+        }
+    }
+
+    /// The array name in the first bytes of an miMATRIX element's data (after its tag).
+    private static func matrixName(_ data: [UInt8], littleEndian: Bool) -> String? {
+        func word(_ at: Int) -> UInt32? {
+            guard at + 4 <= data.count else { return nil }
+            let b = data[at..<(at + 4)].map(UInt32.init)
+            return littleEndian ? b[0] | b[1] << 8 | b[2] << 16 | b[3] << 24 : b[0] << 24 | b[1] << 16 | b[2] << 8 | b[3]
+        }
+        // Sub-elements: array flags (16 bytes), dimensions, name (possibly in the small format).
+        var at = 16
+        guard let dimsBytes = word(at + 4) else { return nil }
+        at += 8 + (Int(dimsBytes) + 7) / 8 * 8
+        guard let nameTag = word(at) else { return nil }
+        let small = nameTag >> 16
+        let (start, length) = small != 0 ? (at + 4, Int(small)) : (at + 8, Int(word(at + 4) ?? 0))
+        guard length > 0, start + length <= data.count else { return nil }
+        return String(decoding: data[start..<(start + length)], as: UTF8.self)
+    }
+
+    /// The array name of an miCOMPRESSED element, from the first inflated bytes.
+    private static func compressedMatrixName(_ data: [UInt8], littleEndian: Bool) -> String? {
+        var stream = z_stream()
+        guard inflateInit_(&stream, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else { return nil }
+        defer { inflateEnd(&stream) }
+        var input = data
+        var output = [UInt8](repeating: 0, count: 512)
+        let produced: Int = input.withUnsafeMutableBufferPointer { inBuffer in
+            output.withUnsafeMutableBufferPointer { outBuffer in
+                stream.next_in = inBuffer.baseAddress
+                stream.avail_in = UInt32(inBuffer.count)
+                stream.next_out = outBuffer.baseAddress
+                stream.avail_out = UInt32(outBuffer.count)
+                _ = inflate(&stream, Z_SYNC_FLUSH)
+                return outBuffer.count - Int(stream.avail_out)
+            }
+        }
+        guard produced > 8 else { return nil }
+        return matrixName(Array(output[8..<produced]), littleEndian: littleEndian)
     }
 
     private static func names(_ mat: OpaquePointer, _ url: URL) throws -> [String] {
@@ -163,7 +252,47 @@ public enum MatFile {
         return result
     }
 
-    private static func readVariable(_ name: String, _ mat: OpaquePointer, _ url: URL) throws -> MatArray {
+    /// A variable as libmatio read it: its elements are borrowed from libmatio's buffer.
+    struct RawVariable {
+        let name: String
+        let dims: [Int]
+        let elementClass: matio_classes
+        /// `dims.reduce(1, *)` elements of the class's native type.
+        let bytes: UnsafeRawBufferPointer
+
+        var className: String { MatFile.className(elementClass) }
+
+        /// The elements converted to `Double`.
+        var doubles: [Double] {
+            func convert<T>(_: T.Type, _ f: (T) -> Double) -> [Double] { bytes.bindMemory(to: T.self).map(f) }
+            switch elementClass {
+            case MAT_C_DOUBLE: return convert(Double.self) { $0 }
+            case MAT_C_SINGLE: return convert(Float.self, Double.init)
+            case MAT_C_INT8: return convert(Int8.self, Double.init)
+            case MAT_C_UINT8: return convert(UInt8.self, Double.init)
+            case MAT_C_INT16: return convert(Int16.self, Double.init)
+            case MAT_C_UINT16: return convert(UInt16.self, Double.init)
+            case MAT_C_INT32: return convert(Int32.self, Double.init)
+            case MAT_C_UINT32: return convert(UInt32.self, Double.init)
+            case MAT_C_INT64: return convert(Int64.self, Double.init)
+            default: return convert(UInt64.self, Double.init)
+            }
+        }
+    }
+
+    /// Reads `names` and passes them to `body` without copying their elements (which are valid
+    /// only inside `body`): for large arrays such as SVHN's `X`.
+    static func withRawVariables<T>(_ names: [String], from url: URL, _ body: ([RawVariable]) throws -> T) throws -> T {
+        try withOpenFile(url) { mat in
+            var read = [(UnsafeMutablePointer<matvar_t>, RawVariable)]()
+            defer { for (pointer, _) in read { Mat_VarFree(pointer) } }
+            for name in names { read.append(try rawVariable(name, mat, url)) }
+            return try body(read.map(\.1))
+        }
+    }
+
+    /// `Mat_VarRead` with every check; the caller frees the returned `matvar_t`.
+    private static func rawVariable(_ name: String, _ mat: OpaquePointer, _ url: URL) throws -> (UnsafeMutablePointer<matvar_t>, RawVariable) {
         let path = url.path
         let location = "variable \(name)"
         clearMessage()
@@ -178,46 +307,64 @@ public enum MatFile {
             throw DatasetError(file: path, location: location,
                                message: "cannot read the variable (corrupt or truncated file)\(message)")
         }
-        defer { Mat_VarFree(variable) }
-        let v = variable.pointee
-        let rank = Int(v.rank)
-        guard rank >= 2, let dimsPointer = v.dims else {
-            throw DatasetError(file: path, location: location, message: "invalid rank \(rank)")
-        }
-        let dims = (0..<rank).map { Int(dimsPointer[$0]) }
-        let count = dims.reduce(1, *)
-        if v.isComplex != 0 {
-            throw DatasetError(file: path, location: location, message: "complex arrays are not supported; expected a real array")
-        }
-        let elementClass = v.class_type
-        let data: MatArrayData
-        func copy<T>(_: T.Type, _ wrap: ([T]) -> MatArrayData) throws -> MatArrayData {
-            let needed = count * MemoryLayout<T>.stride
-            guard count == 0 || (v.data != nil && v.nbytes >= needed) else {
+        do {
+            // libmatio fills short reads with zeros and only logs them: a diagnostic means bad data.
+            if let message = lastMessage() {
                 throw DatasetError(file: path, location: location,
-                                   message: "data holds \(v.nbytes) bytes, expected \(needed) for dims \(dims)"
-                                       + " (corrupt or truncated file)\(libraryMessage())")
+                                   message: "cannot read the variable (corrupt or truncated file) (libmatio: \(message))")
             }
-            guard count > 0, let raw = v.data else { return wrap([]) }
-            let typed = raw.bindMemory(to: T.self, capacity: count)
-            return wrap(Array(UnsafeBufferPointer(start: typed, count: count)))
+            let v = variable.pointee
+            let rank = Int(v.rank)
+            guard rank >= 2, let dimsPointer = v.dims else {
+                throw DatasetError(file: path, location: location, message: "invalid rank \(rank)")
+            }
+            let dims = (0..<rank).map { Int(dimsPointer[$0]) }
+            if v.isComplex != 0 {
+                throw DatasetError(file: path, location: location, message: "complex arrays are not supported; expected a real array")
+            }
+            let elementSize: Int
+            switch v.class_type {
+            case MAT_C_DOUBLE, MAT_C_INT64, MAT_C_UINT64: elementSize = 8
+            case MAT_C_SINGLE, MAT_C_INT32, MAT_C_UINT32: elementSize = 4
+            case MAT_C_INT16, MAT_C_UINT16: elementSize = 2
+            case MAT_C_INT8, MAT_C_UINT8: elementSize = 1
+            default:
+                throw DatasetError(file: path, location: location,
+                                   message: "class \(className(v.class_type)) is not supported; expected a numeric array")
+            }
+            let needed = dims.reduce(1, *) * elementSize
+            guard needed == 0 || (v.data != nil && v.nbytes >= needed) else {
+                throw DatasetError(file: path, location: location,
+                                   message: "data holds \(v.nbytes) bytes, expected \(needed) for dims \(dims) (corrupt or truncated file)")
+            }
+            let bytes = UnsafeRawBufferPointer(start: needed == 0 ? nil : v.data, count: needed)
+            return (variable, RawVariable(name: name, dims: dims, elementClass: v.class_type, bytes: bytes))
+        } catch {
+            Mat_VarFree(variable)
+            throw error
         }
-        switch elementClass {
-        case MAT_C_DOUBLE: data = try copy(Double.self, MatArrayData.double)
-        case MAT_C_SINGLE: data = try copy(Float.self, MatArrayData.single)
-        case MAT_C_INT8: data = try copy(Int8.self, MatArrayData.int8)
-        case MAT_C_UINT8: data = try copy(UInt8.self, MatArrayData.uint8)
-        case MAT_C_INT16: data = try copy(Int16.self, MatArrayData.int16)
-        case MAT_C_UINT16: data = try copy(UInt16.self, MatArrayData.uint16)
-        case MAT_C_INT32: data = try copy(Int32.self, MatArrayData.int32)
-        case MAT_C_UINT32: data = try copy(UInt32.self, MatArrayData.uint32)
-        case MAT_C_INT64: data = try copy(Int64.self, MatArrayData.int64)
-        case MAT_C_UINT64: data = try copy(UInt64.self, MatArrayData.uint64)
-        default:
-            throw DatasetError(file: path, location: location,
-                               message: "class \(className(elementClass)) is not supported; expected a numeric array")
+    }
+
+    private static func readVariable(_ name: String, _ mat: OpaquePointer, _ url: URL) throws -> MatArray {
+        let (pointer, raw) = try rawVariable(name, mat, url)
+        defer { Mat_VarFree(pointer) }
+        func copy<T>(_: T.Type, _ wrap: ([T]) -> MatArrayData) -> MatArrayData {
+            wrap(Array(raw.bytes.bindMemory(to: T.self)))
         }
-        return MatArray(name: name, dims: dims, data: data)
+        let data: MatArrayData
+        switch raw.elementClass {
+        case MAT_C_DOUBLE: data = copy(Double.self, MatArrayData.double)
+        case MAT_C_SINGLE: data = copy(Float.self, MatArrayData.single)
+        case MAT_C_INT8: data = copy(Int8.self, MatArrayData.int8)
+        case MAT_C_UINT8: data = copy(UInt8.self, MatArrayData.uint8)
+        case MAT_C_INT16: data = copy(Int16.self, MatArrayData.int16)
+        case MAT_C_UINT16: data = copy(UInt16.self, MatArrayData.uint16)
+        case MAT_C_INT32: data = copy(Int32.self, MatArrayData.int32)
+        case MAT_C_UINT32: data = copy(UInt32.self, MatArrayData.uint32)
+        case MAT_C_INT64: data = copy(Int64.self, MatArrayData.int64)
+        default: data = copy(UInt64.self, MatArrayData.uint64)
+        }
+        return MatArray(name: name, dims: raw.dims, data: data)
     }
 
     static func className(_ c: matio_classes) -> String {
