@@ -15,7 +15,8 @@ public struct ShapesCNNRecipe: Recipe {
     public func makeSetup(_ options: TrainingOptions) throws -> TrainingSetup {
         let batch = options.batchSize ?? 64
         let train = Shapes.make(count: 8_000, seed: options.seed &+ 1), validation = Shapes.make(count: 2_000, seed: options.seed &+ 2)
-        let model = ShapesCNN(classes: train.classNames.count)
+        // Its own weight stream: the run does not depend on what else drew from Generator.default.
+        let model = ShapesCNN(classes: train.classNames.count, generator: Generator(seed: options.seed))
         let augment = Compose(RandomCrop(size: 32, padding: 2), RandomHorizontalFlip())
         return TrainingSetup(
             model: model, optimizer: Adam(model, learningRate: options.learningRate ?? 3e-3),

@@ -9,11 +9,12 @@ public final class ShapesCNN: Module, UnaryLayer {
     public let conv3: Conv2d, bn3: BatchNorm
     public let fc: Linear
 
-    public init(classes: Int = 10) {
-        conv1 = Conv2d(3, 32, kernelSize: 3, padding: 1, bias: false); bn1 = BatchNorm(32)
-        conv2 = Conv2d(32, 64, kernelSize: 3, padding: 1, bias: false); bn2 = BatchNorm(64)
-        conv3 = Conv2d(64, 64, kernelSize: 3, padding: 1, bias: false); bn3 = BatchNorm(64)
-        fc = Linear(64, classes)
+    /// - Parameter generator: the stream the weights are drawn from.
+    public init(classes: Int = 10, generator: Generator = .default) {
+        conv1 = Conv2d(3, 32, kernelSize: 3, padding: 1, bias: false, generator: generator); bn1 = BatchNorm(32)
+        conv2 = Conv2d(32, 64, kernelSize: 3, padding: 1, bias: false, generator: generator); bn2 = BatchNorm(64)
+        conv3 = Conv2d(64, 64, kernelSize: 3, padding: 1, bias: false, generator: generator); bn3 = BatchNorm(64)
+        fc = Linear(64, classes, generator: generator)
         super.init()
     }
 

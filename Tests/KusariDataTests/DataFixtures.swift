@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 @testable import KusariData
 
 /// Helpers shared by the dataset-reader tests: temporary folders, fixture writers in the
@@ -111,5 +112,19 @@ enum DataFixtures {
                       to: folder.appendingPathComponent("batches.meta.txt"))
         }
         return (train, test)
+    }
+}
+
+/// Runs `body`, which must throw a `DatasetError`, and returns it (recording an issue for any
+/// other error).
+func caughtDatasetError(_ body: () throws -> Void) -> DatasetError? {
+    do {
+        try body()
+        return nil
+    } catch let error as DatasetError {
+        return error
+    } catch {
+        Issue.record("expected a DatasetError, got \(error)")
+        return nil
     }
 }

@@ -11,18 +11,6 @@ private func imageTemporaryDirectory() throws -> URL {
     return url
 }
 
-/// Runs `body`, which must throw a `DatasetError`, and returns it.
-private func imageCaughtError(_ body: () throws -> Void) -> DatasetError? {
-    do {
-        try body()
-        return nil
-    } catch let error as DatasetError {
-        return error
-    } catch {
-        Issue.record("expected a DatasetError, got \(error)")
-        return nil
-    }
-}
 
 /// A minimal PNG encoder written independently of libpng (stored deflate blocks), so that the
 /// reader is tested on every colour type and bit depth, including ones libpng's simplified
@@ -241,7 +229,7 @@ struct ImageCodecTests {
         try ImageCodec.writePNG(pixels: labels, shape: [1, h, w], to: url)
         #expect(try ImageCodec.readPalettePNG(url).indices == labels)
         try ImageCodec.writePNG(pixels: codedImage(height: h, width: w), shape: [3, h, w], to: url)
-        let error = imageCaughtError { _ = try ImageCodec.readPalettePNG(url) }
+        let error = caughtDatasetError { _ = try ImageCodec.readPalettePNG(url) }
         #expect(error?.file == url.path)
         #expect(error?.message.contains("palette") == true)
     }
@@ -292,11 +280,11 @@ struct ImageCodecTests {
         for (label, bytes) in cases {
             let url = directory.appendingPathComponent("corrupt-\(label.replacingOccurrences(of: " ", with: "-")).png")
             try bytes.write(to: url)
-            let error = imageCaughtError { _ = try ImageCodec.readImage(url) }
+            let error = caughtDatasetError { _ = try ImageCodec.readImage(url) }
             #expect(error?.file == url.path, "\(label)")
             #expect(error.map { !$0.message.isEmpty } == true, "\(label)")
         }
-        let missing = imageCaughtError { _ = try ImageCodec.readImage(directory.appendingPathComponent("missing.png")) }
+        let missing = caughtDatasetError { _ = try ImageCodec.readImage(directory.appendingPathComponent("missing.png")) }
         #expect(missing?.file.hasSuffix("missing.png") == true)
     }
 
@@ -368,7 +356,7 @@ struct ImageFolderTests {
         let odd = root.appendingPathComponent("b/odd.jpg")
         try ImageCodec.writeJPEG(pixels: [UInt8](repeating: 120, count: 3 * 6 * 10), shape: [3, 6, 10], quality: 100, to: odd)
 
-        let error = imageCaughtError { _ = try ImageFolder.load(directory: root) }
+        let error = caughtDatasetError { _ = try ImageFolder.load(directory: root) }
         #expect(error?.file == odd.path)
         #expect(error?.message.contains("6x10") == true)
 
@@ -383,22 +371,22 @@ struct ImageFolderTests {
         defer { try? FileManager.default.removeItem(at: root) }
         let manager = FileManager.default
 
-        #expect(imageCaughtError { _ = try ImageFolder.load(directory: root.appendingPathComponent("nope")) } != nil)
-        let noClasses = imageCaughtError { _ = try ImageFolder.load(directory: root) }
+        #expect(caughtDatasetError { _ = try ImageFolder.load(directory: root.appendingPathComponent("nope")) } != nil)
+        let noClasses = caughtDatasetError { _ = try ImageFolder.load(directory: root) }
         #expect(noClasses?.file == root.path)
 
         try manager.createDirectory(at: root.appendingPathComponent("good"), withIntermediateDirectories: true)
         try manager.createDirectory(at: root.appendingPathComponent("empty"), withIntermediateDirectories: true)
         let pixels = codedImage(height: 4, width: 4)
         try ImageCodec.writePNG(pixels: pixels, shape: [3, 4, 4], to: root.appendingPathComponent("good/1.png"))
-        let empty = imageCaughtError { _ = try ImageFolder.load(directory: root) }
+        let empty = caughtDatasetError { _ = try ImageFolder.load(directory: root) }
         #expect(empty?.file == root.appendingPathComponent("empty").path)
 
         try manager.removeItem(at: root.appendingPathComponent("empty"))
         let bad = root.appendingPathComponent("good/2.png")
         let bytes = try Data(contentsOf: root.appendingPathComponent("good/1.png"))
         try bytes.prefix(bytes.count - 30).write(to: bad)
-        let corrupt = imageCaughtError { _ = try ImageFolder.load(directory: root) }
+        let corrupt = caughtDatasetError { _ = try ImageFolder.load(directory: root) }
         #expect(corrupt?.file == bad.path)
     }
 }

@@ -42,18 +42,6 @@ private func writeSVHNFixture(_ url: URL, count: Int, labels: MatArrayData? = ni
     ], to: url, compressed: compressed)
 }
 
-/// Runs `body`, which must throw a `DatasetError`, and returns it.
-private func svhnCaughtError(_ body: () throws -> Void) -> DatasetError? {
-    do {
-        try body()
-        return nil
-    } catch let error as DatasetError {
-        return error
-    } catch {
-        Issue.record("expected a DatasetError, got \(error)")
-        return nil
-    }
-}
 
 struct SVHNTests {
     @Test(arguments: [true, false])
@@ -136,12 +124,12 @@ struct SVHNTests {
     @Test func missingFileAndMissingVariableNameFileAndVariable() throws {
         let directory = try svhnTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let missing = svhnCaughtError { _ = try SVHN.load(directory: directory, split: .extra) }
+        let missing = caughtDatasetError { _ = try SVHN.load(directory: directory, split: .extra) }
         #expect(missing?.file.hasSuffix("extra_32x32.mat") == true)
 
         let url = directory.appendingPathComponent("train_32x32.mat")
         try MatFile.write([MatArray(name: "X", dims: [32, 32, 3, 2], data: .uint8(svhnMatlabX(count: 2)))], to: url)
-        let error = svhnCaughtError { _ = try SVHN.load(file: url) }
+        let error = caughtDatasetError { _ = try SVHN.load(file: url) }
         #expect(error?.file == url.path)
         #expect(error?.location == "variable y")
         #expect(error?.message.contains("missing") == true)
@@ -155,19 +143,19 @@ struct SVHNTests {
         let y = MatArray(name: "y", dims: [2, 1], data: .double([1, 2]))
 
         try MatFile.write([MatArray(name: "X", dims: [32, 32, 3, 2], data: .double(svhnMatlabX(count: 2).map(Double.init))), y], to: url)
-        let wrongClass = svhnCaughtError { _ = try SVHN.load(file: url) }
+        let wrongClass = caughtDatasetError { _ = try SVHN.load(file: url) }
         #expect(wrongClass?.file == url.path)
         #expect(wrongClass?.location == "variable X")
         #expect(wrongClass?.message.contains("double") == true && wrongClass?.message.contains("uint8") == true)
 
         try MatFile.write([MatArray(name: "X", dims: [32, 32, 6], data: .uint8(svhnMatlabX(count: 2))), y], to: url)
-        let wrongDims = svhnCaughtError { _ = try SVHN.load(file: url) }
+        let wrongDims = caughtDatasetError { _ = try SVHN.load(file: url) }
         #expect(wrongDims?.location == "variable X")
         #expect(wrongDims?.message.contains("[32, 32, 3, N]") == true)
 
         try MatFile.write([MatArray(name: "X", dims: [32, 32, 3, 2], data: .uint8(svhnMatlabX(count: 2))),
                            MatArray(name: "y", dims: [3, 1], data: .double([1, 2, 3]))], to: url)
-        let wrongCount = svhnCaughtError { _ = try SVHN.load(file: url) }
+        let wrongCount = caughtDatasetError { _ = try SVHN.load(file: url) }
         #expect(wrongCount?.location == "variable y")
     }
 
@@ -177,7 +165,7 @@ struct SVHNTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let url = directory.appendingPathComponent("test_32x32.mat")
         try writeSVHNFixture(url, count: 4, labels: .double([3, 10, bad, 1]))
-        let error = svhnCaughtError { _ = try SVHN.load(file: url) }
+        let error = caughtDatasetError { _ = try SVHN.load(file: url) }
         #expect(error?.file == url.path)
         #expect(error?.location == "variable y, element 3")
         #expect(error?.message.contains("1...10") == true)
@@ -192,7 +180,7 @@ struct SVHNTests {
             let full = try Data(contentsOf: url)
             for keep in [full.count - 10, full.count / 2, 300, 130, 60] {
                 try full.prefix(keep).write(to: url)
-                let error = svhnCaughtError { _ = try SVHN.load(file: url) }
+                let error = caughtDatasetError { _ = try SVHN.load(file: url) }
                 #expect(error?.file == url.path, "kept \(keep) of \(full.count) bytes (compressed: \(compressed))")
                 if keep == full.count - 10 {
                     // libmatio alone would read the cut-off labels as zeros; the element walk names y.
@@ -205,13 +193,13 @@ struct SVHNTests {
                 var damaged = full
                 damaged[full.count - 12] ^= 0x5A
                 try damaged.write(to: url)
-                #expect(svhnCaughtError { _ = try SVHN.load(file: url) }?.file == url.path)
+                #expect(caughtDatasetError { _ = try SVHN.load(file: url) }?.file == url.path)
             }
         }
         try Data("not a MATLAB file at all".utf8).write(to: url)
-        #expect(svhnCaughtError { _ = try SVHN.load(file: url) }?.file == url.path)
+        #expect(caughtDatasetError { _ = try SVHN.load(file: url) }?.file == url.path)
         try Data().write(to: url)
-        #expect(svhnCaughtError { _ = try SVHN.load(file: url) }?.file == url.path)
+        #expect(caughtDatasetError { _ = try SVHN.load(file: url) }?.file == url.path)
     }
 }
 
