@@ -7,9 +7,24 @@ import Testing
 
 // MARK: - Helpers
 
+/// The fixture file `Fixtures/name.ext`. Zip archives are kept as base64 text
+/// (`name.npz.base64`, the exact bytes NumPy wrote) and decoded into a temporary file here.
 private func npzFixtureURL(_ name: String, _ ext: String) throws -> URL {
-    try #require(Bundle.module.url(forResource: name, withExtension: ext, subdirectory: "Fixtures"),
-                 "missing fixture Fixtures/\(name).\(ext)")
+    guard ext == "npz" else {
+        return try #require(Bundle.module.url(forResource: name, withExtension: ext, subdirectory: "Fixtures"),
+                            "missing fixture Fixtures/\(name).\(ext)")
+    }
+    let encoded = try #require(Bundle.module.url(forResource: name, withExtension: "npz.base64", subdirectory: "Fixtures"),
+                               "missing fixture Fixtures/\(name).npz.base64")
+    let bytes = try #require(Data(base64Encoded: try String(contentsOf: encoded, encoding: .utf8),
+                                  options: .ignoreUnknownCharacters), "Fixtures/\(name).npz.base64 is not base64")
+    // One decoded copy per test process, written atomically (tests run in parallel).
+    let folder = FileManager.default.temporaryDirectory
+        .appendingPathComponent("kusari-npz-fixtures-\(ProcessInfo.processInfo.processIdentifier)", isDirectory: true)
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    let url = folder.appendingPathComponent(name + ".npz")
+    if !FileManager.default.fileExists(atPath: url.path) { try bytes.write(to: url, options: .atomic) }
+    return url
 }
 
 private func npzFixtureBytes(_ name: String, _ ext: String) throws -> [UInt8] {

@@ -4,6 +4,8 @@
 Run from anywhere: python3 make_npz_fixtures.py  (needs numpy; files land beside this script).
 The values are mirrored by hand in NPZTests.swift, so keep the two in step.
 """
+import base64
+import io
 import os
 
 import numpy as np
@@ -28,9 +30,19 @@ def members():
     )
 
 
+def write_archive_as_base64(name, save):
+    """Zip archives are stored as base64 text (`NAME.npz.base64`): the repository keeps no data
+    files; the tests decode the exact bytes NumPy wrote."""
+    buffer = io.BytesIO()
+    save(buffer, **members())
+    encoded = base64.encodebytes(buffer.getvalue()).decode("ascii")
+    with open(path(name + ".npz.base64"), "w") as handle:
+        handle.write(encoded)
+
+
 def main():
-    np.savez(path("savez.npz"), **members())
-    np.savez_compressed(path("savez_compressed.npz"), **members())
+    write_archive_as_base64("savez", np.savez)
+    write_archive_as_base64("savez_compressed", np.savez_compressed)
 
     np.save(path("float32_2x3.npy"), members()["weights"])
     np.save(path("float64.npy"), np.array([0.1, -2.5, 1e300], dtype=np.float64))
