@@ -15,14 +15,7 @@ import Kusari
 /// β₂ = 0.999, ε = 1e-8. Chainer (and TensorFlow) fold both corrections into the step size,
 /// `α·√(1 − β₂ᵗ)/(1 − β₁ᵗ) · m / (√v + ε)`, which places ε slightly differently; the two agree to
 /// within a relative `ε/√v`. State buffers: `m` and `v`.
-public final class Adam: Optimizer {
-    /// Decay rate β₁ of the first-moment (mean) estimate.
-    public var beta1: Float
-    /// Decay rate β₂ of the second-moment (uncentred variance) estimate.
-    public var beta2: Float
-    /// ε added to `√v̂` in the denominator.
-    public var eps: Float
-
+public final class Adam: AdaptiveMomentOptimizer {
     /// Creates an Adam optimizer for `parameters`.
     /// - Parameters:
     ///   - learningRate: α (default 0.001).
@@ -35,10 +28,30 @@ public final class Adam: Optimizer {
     ///   - gradientClipping: maximum global gradient norm (``Optimizer/gradientClipping``).
     public init(parameters: [(String, Tensor)], learningRate: Float = 0.001, beta1: Float = 0.9,
                 beta2: Float = 0.999, eps: Float = 1e-8, weightDecay: Float = 0, gradientClipping: Float? = nil) {
+        super.init(parameters: parameters, learningRate: learningRate, beta1: beta1, beta2: beta2, eps: eps,
+                   weightDecay: weightDecay, decoupledWeightDecay: false, gradientClipping: gradientClipping)
+    }
+}
+
+/// What ``Adam`` and ``AdamW`` share: the β₁/β₂/ε hyper-parameters, the moment buffers `m` and
+/// `v`, and the fused bias-corrected update; they differ only in how weight decay enters.
+public class AdaptiveMomentOptimizer: Optimizer {
+    /// Decay rate β₁ of the first-moment (mean) estimate.
+    public var beta1: Float
+    /// Decay rate β₂ of the second-moment (uncentred variance) estimate.
+    public var beta2: Float
+    /// ε added to `√v̂` in the denominator.
+    public var eps: Float
+    /// Whether weight decay shrinks the parameters directly (AdamW) instead of joining the gradient.
+    let decoupledWeightDecay: Bool
+
+    init(parameters: [(String, Tensor)], learningRate: Float, beta1: Float, beta2: Float, eps: Float,
+         weightDecay: Float, decoupledWeightDecay: Bool, gradientClipping: Float?) {
         AdamKernel.validate(beta1: beta1, beta2: beta2, eps: eps)
         self.beta1 = beta1
         self.beta2 = beta2
         self.eps = eps
+        self.decoupledWeightDecay = decoupledWeightDecay
         super.init(parameters: parameters, learningRate: learningRate, weightDecay: weightDecay,
                    gradientClipping: gradientClipping)
     }
@@ -62,10 +75,10 @@ public final class Adam: Optimizer {
         return true
     }
 
-    /// The bias-corrected Adam update of `p[range]`, with L2 weight decay.
+    /// The bias-corrected Adam update of `p[range]`, with L2 or decoupled weight decay.
     override public func update(parameter p: UnsafeMutablePointer<Float>, gradient g: UnsafePointer<Float>,
                                 state: [UnsafeMutablePointer<Float>], range: Range<Int>, context: UpdateContext) {
-        AdamKernel(beta1: beta1, beta2: beta2, eps: eps, context: context, decoupled: false)
+        AdamKernel(beta1: beta1, beta2: beta2, eps: eps, context: context, decoupled: decoupledWeightDecay)
             .run(p, g, m: state[0], v: state[1], range)
     }
 }
