@@ -12,8 +12,8 @@ public final class ChainerVGG: Module, UnaryLayer {
         public let conv: Conv2d
         public let bn: BatchNorm
 
-        public init(_ inChannels: Int, _ outChannels: Int) {
-            conv = Conv2d(inChannels, outChannels, kernelSize: 3, padding: 1, bias: false)
+        public init(_ inChannels: Int, _ outChannels: Int, generator: Generator = .default) {
+            conv = Conv2d(inChannels, outChannels, kernelSize: 3, padding: 1, bias: false, generator: generator)
             bn = BatchNorm(outChannels)
             super.init()
         }
@@ -29,19 +29,20 @@ public final class ChainerVGG: Module, UnaryLayer {
     public let bnFC1: BatchNorm
     public let fc2: Linear
 
-    public init(classes: Int = 100) {
+    /// - Parameter generator: the stream the weights are drawn from (dropout uses `Generator.default`).
+    public init(classes: Int = 100, generator: Generator = .default) {
         var blocks: [Block] = []
         var inChannels = 3
         for group in Self.groups {
             for channels in group {
-                blocks.append(Block(inChannels, channels))
+                blocks.append(Block(inChannels, channels, generator: generator))
                 inChannels = channels
             }
         }
         self.blocks = blocks
-        fc1 = Linear(512, 512, bias: false)
+        fc1 = Linear(512, 512, bias: false, generator: generator)
         bnFC1 = BatchNorm(512)
-        fc2 = Linear(512, classes, bias: false)
+        fc2 = Linear(512, classes, bias: false, generator: generator)
         super.init()
     }
 

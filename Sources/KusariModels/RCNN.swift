@@ -12,15 +12,17 @@ public final class RCNN: Module, UnaryLayer {
     public let l6: Linear
     public let dropout: Dropout
 
-    public init(steps: Int = 4, channels: Int = 128, classes: Int = 10, dropoutRate: Float = 0.5) {
-        conv1 = Conv2d(3, channels, kernelSize: 5, padding: 2)
-        rcl2 = RCL(steps: steps, channels: channels)
-        rcl3 = RCL(steps: steps, channels: channels)
-        rcl4 = RCL(steps: steps, channels: channels)
-        rcl5 = RCL(steps: steps, channels: channels)
+    /// - Parameter generator: the stream the weights are drawn from (dropout uses `Generator.default`).
+    public init(steps: Int = 4, channels: Int = 128, classes: Int = 10, dropoutRate: Float = 0.5,
+                generator: Generator = .default) {
+        conv1 = Conv2d(3, channels, kernelSize: 5, padding: 2, generator: generator)
+        rcl2 = RCL(steps: steps, channels: channels, generator: generator)
+        rcl3 = RCL(steps: steps, channels: channels, generator: generator)
+        rcl4 = RCL(steps: steps, channels: channels, generator: generator)
+        rcl5 = RCL(steps: steps, channels: channels, generator: generator)
         bnorm1 = BatchNorm(channels); bnorm2 = BatchNorm(channels); bnorm3 = BatchNorm(channels)
         bnorm4 = BatchNorm(channels); bnorm5 = BatchNorm(channels)
-        l6 = Linear(8 * 8, classes)
+        l6 = Linear(8 * 8, classes, generator: generator)
         dropout = Dropout(dropoutRate)
         super.init()
     }

@@ -30,8 +30,11 @@ public final class ShapesCNN: Module, UnaryLayer {
 public final class MLP: Module, UnaryLayer {
     public let l1: Linear, l2: Linear, l3: Linear
 
-    public init(inputs: Int = 784, units: Int = 1000, classes: Int = 10) {
-        l1 = Linear(inputs, units); l2 = Linear(units, units); l3 = Linear(units, classes)
+    /// - Parameter generator: the stream the weights are drawn from.
+    public init(inputs: Int = 784, units: Int = 1000, classes: Int = 10, generator: Generator = .default) {
+        l1 = Linear(inputs, units, generator: generator)
+        l2 = Linear(units, units, generator: generator)
+        l3 = Linear(units, classes, generator: generator)
         super.init()
     }
 

@@ -8,11 +8,13 @@ public final class TheanoCNN: Module, UnaryLayer {
     public let fc1: Linear
     public let fc2: Linear
 
-    /// - Parameter channels: filters in the convolution (the seed tried 16, 64 and 256).
-    public init(channels: Int = 16, classes: Int = 10) {
-        conv = Conv2d(3, channels, kernelSize: 5)
-        fc1 = Linear(channels * 7 * 7, 1000)
-        fc2 = Linear(1000, classes)
+    /// - Parameters:
+    ///   - channels: filters in the convolution (the seed tried 16, 64 and 256).
+    ///   - generator: the stream the weights are drawn from.
+    public init(channels: Int = 16, classes: Int = 10, generator: Generator = .default) {
+        conv = Conv2d(3, channels, kernelSize: 5, generator: generator)
+        fc1 = Linear(channels * 7 * 7, 1000, generator: generator)
+        fc2 = Linear(1000, classes, generator: generator)
         super.init()
     }
 

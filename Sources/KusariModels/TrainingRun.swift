@@ -8,11 +8,18 @@ import KusariTrain
 /// Builds the Chainer-style trainer around a recipe's setup: classifier updater, evaluator,
 /// log, printed report, progress bar, loss/accuracy plots, snapshots, NaN guard and the final
 /// `model.npz`, and runs it (optionally resuming from a snapshot).
+///
+/// Beside the model, the output folder gets what `kusari eval` and `kusari predict` need:
+/// `recipe.txt` (the recipe's name and options), `classes.txt` (one class name per line, by label),
+/// `preprocessing.npz` (fitted transforms, when the recipe has any) and `model_ema.npz` (the
+/// averaged weights, for recipes evaluated with a parameter EMA).
 public struct TrainingRun {
     public let setup: TrainingSetup
     public let trainer: Trainer
-    /// The recipe's name, written to `out/recipe.txt` so `kusari eval` knows how to rebuild the model.
-    public let recipeName: String
+    /// The recipe's ``Recipe/arguments``, written to `out/recipe.txt` so `kusari eval` knows how
+    /// to rebuild the model.
+    public let recipeArguments: String
+    private let output: TextOutput
 
     public init(recipe: any Recipe, options: TrainingOptions, output: TextOutput = .standardOutput) throws {
         let setup = try recipe.makeSetup(options)
@@ -20,8 +27,11 @@ public struct TrainingRun {
                                       loss: ClassifierLoss().function)
         let trainer = Trainer(updater: updater, stopTrigger: .epochs(setup.epochs), out: options.out)
         let evaluator = Evaluator(source: setup.validation, model: setup.model)
-        setup.configureEvaluator?(evaluator)
         for ext in setup.extensions { trainer.extend(ext) }
+        if let ema = setup.ema {
+            ema.useForEvaluation(evaluator)
+            trainer.extend(ema)
+        }
         trainer.extend(evaluator)
         trainer.extend(LogReport())
         trainer.extend(PrintReport(entries: ["epoch", "main/loss", "validation/main/loss", "main/accuracy",
@@ -34,19 +44,51 @@ public struct TrainingRun {
         trainer.extend(FinalModel())
         self.setup = setup
         self.trainer = trainer
-        recipeName = recipe.name
+        self.output = output
+        recipeArguments = recipe.arguments
     }
 
     /// Trains to the end (continuing from `snapshot` when given), then writes the fitted
-    /// preprocessing beside the model as `preprocessing.npz`.
+    /// preprocessing and averaged weights beside the model and, when the recipe holds out a
+    /// test set, evaluates the final model on it (the Theano seed's "test at the end").
     public func run(resumingFrom snapshot: URL? = nil) throws {
         if let snapshot { try trainer.resume(from: snapshot) }
-        try FileManager.default.createDirectory(at: trainer.out, withIntermediateDirectories: true)
-        try Data(recipeName.utf8).write(to: trainer.out.appendingPathComponent("recipe.txt"), options: .atomic)
+        let out = trainer.out
+        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+        try Data(recipeArguments.utf8).write(to: out.appendingPathComponent("recipe.txt"), options: .atomic)
+        try Data(setup.classNames.joined(separator: "\n").utf8).write(to: out.appendingPathComponent("classes.txt"),
+                                                                      options: .atomic)
         try trainer.run()
         if !setup.preprocessing.isEmpty {
-            try NPZ.write(setup.preprocessing.map { (name: $0.0, array: NPYArray(floats: $0.1.scalars, shape: $0.1.shape)) },
-                          to: trainer.out.appendingPathComponent("preprocessing.npz"))
+            try NPZ.write(setup.preprocessing.map { (name: $0.0, array: $0.1.npyArray) },
+                          to: out.appendingPathComponent("preprocessing.npz"))
         }
+        if let ema = setup.ema {
+            try ema.withAveragedParameters(setup.model) { try setup.model.save(to: out.appendingPathComponent("model_ema.npz")) }
+        }
+        if let test = setup.test {
+            let result = try Evaluator(source: test, model: setup.model, prefix: "test").evaluate()
+            output.write(TestResult(result).line + "\n")
+        }
+    }
+}
+
+/// The loss and accuracy of a model on a held-out set, as `kusari train` and `kusari eval` print them.
+public struct TestResult {
+    public let prefix: String
+    public let loss: Double
+    public let accuracy: Double
+
+    /// Reads `prefix/main/loss` and `prefix/main/accuracy` from an evaluator's result.
+    public init(_ observation: Observation) {
+        let key = observation.keys.first { $0.hasSuffix("/main/accuracy") } ?? "validation/main/accuracy"
+        prefix = String(key.dropLast("/main/accuracy".count))
+        loss = observation[prefix + "/main/loss"] ?? .nan
+        accuracy = observation[key] ?? .nan
+    }
+
+    /// `test: loss 0.8123, accuracy 73.45 %`.
+    public var line: String {
+        "\(prefix): loss \(String(format: "%.4f", loss)), accuracy \(String(format: "%.2f", 100 * accuracy)) %"
     }
 }

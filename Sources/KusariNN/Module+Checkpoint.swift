@@ -8,7 +8,7 @@ extension Module {
     /// - Parameter compressed: deflate the members, like `numpy.savez_compressed`.
     /// - Throws: `SerializationError` when the file cannot be written.
     public func save(to url: URL, compressed: Bool = false) throws {
-        let arrays = stateDict().map { (name: $0.0, array: npyArray(from: $0.1)) }
+        let arrays = stateDict().map { (name: $0.0, array: $0.1.npyArray) }
         try NPZ.write(arrays, to: url, compressed: compressed)
     }
 
@@ -39,7 +39,7 @@ extension Module {
         for (name, array) in try NPZ.readOrdered(from: url) where name.hasPrefix(prefix) {
             var key = String(name.dropFirst(prefix.count))
             if !ownKeys.contains(key), let match = loose[Module.foldedKey(key)], let match { key = match }
-            state.append((key, try tensor(from: array, name: name)))
+            state.append((key, Tensor(npy: array)))
         }
         try loadStateDict(state, strict: strict)
     }
@@ -47,29 +47,5 @@ extension Module {
     /// A key with separators unified and case and underscores ignored.
     private static func foldedKey(_ key: String) -> String {
         key.replacingOccurrences(of: "/", with: ".").replacingOccurrences(of: "_", with: "").lowercased()
-    }
-}
-
-/// The `.npy` form of a tensor (float32, int32, int64 or uint8), in row-major order.
-private func npyArray(from tensor: Tensor) -> NPYArray {
-    switch tensor.dtype {
-    case .float32: return NPYArray(floats: tensor.toArray(of: Float.self), shape: tensor.shape)
-    case .int32: return NPYArray(int32s: tensor.toArray(of: Int32.self), shape: tensor.shape)
-    case .int64: return NPYArray(int64s: tensor.toArray(of: Int64.self), shape: tensor.shape)
-    case .uint8: return NPYArray(uint8s: tensor.toArray(of: UInt8.self), shape: tensor.shape)
-    }
-}
-
-/// A tensor holding an `.npy` array: floats become float32, booleans uint8, integers keep their width.
-private func tensor(from array: NPYArray, name: String) throws -> Tensor {
-    switch array.dtype {
-    case .float32, .float64: return Tensor(array.floats, shape: array.shape)
-    case .uint8, .bool: return Tensor(array.bytes, shape: array.shape)
-    case .int32, .int64:
-        guard let values = array.int64s else {
-            throw KusariError.invalidArgument("checkpoint entry \(name) has unreadable integer data")
-        }
-        return array.dtype == .int32 ? Tensor(values.map { Int32($0) }, shape: array.shape)
-            : Tensor(values, shape: array.shape)
     }
 }

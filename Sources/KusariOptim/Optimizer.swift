@@ -78,6 +78,8 @@ open class Optimizer {
         private(set) var statePointers: [UnsafeMutablePointer<Float>] = []
         /// Number of updates this parameter has received.
         var step = 0
+        /// This parameter's own weight-decay coefficient, overriding ``Optimizer/weightDecay``.
+        var weightDecay: Float?
 
         init(name: String, parameter: Tensor) {
             self.name = name
@@ -206,7 +208,7 @@ open class Optimizer {
             entry.step += 1
             let count = entry.parameter.count
             guard count > 0 else { continue }
-            let context = UpdateContext(learningRate: learningRate, weightDecay: weightDecay,
+            let context = UpdateContext(learningRate: learningRate, weightDecay: entry.weightDecay ?? weightDecay,
                                         gradientScale: scale, step: entry.step)
             let state = entry.statePointers
             entry.parameter.withUnsafeMutableFloats { parameter in
@@ -217,6 +219,20 @@ open class Optimizer {
                     }
                 }
             }
+        }
+    }
+
+    /// Gives the parameters called `names` their own weight-decay coefficient, used instead of
+    /// ``weightDecay`` (like a PyTorch parameter group with its own `weight_decay`, or the
+    /// per-variable L2 losses of the TensorFlow CIFAR-10 tutorial). Set it again to change it.
+    /// The coefficients are configuration, not part of ``stateDict()``.
+    public func setWeightDecay(_ decay: Float, forParameters names: [String]) {
+        precondition(decay >= 0, "Optimizer: weight decay \(decay) is negative")
+        for name in names {
+            guard let entry = entries.first(where: { $0.name == name }) else {
+                preconditionFailure("Optimizer: no parameter called '\(name)'")
+            }
+            entry.weightDecay = decay
         }
     }
 

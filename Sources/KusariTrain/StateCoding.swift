@@ -82,26 +82,4 @@ enum StateCoding {
     static func lookup(_ state: [(String, Tensor)], _ key: String) -> Tensor? {
         state.first(where: { $0.0 == key })?.1
     }
-
-    /// The `.npy` form of a tensor, in row-major order.
-    static func npyArray(_ tensor: Tensor) -> NPYArray {
-        switch tensor.dtype {
-        case .float32: return NPYArray(floats: tensor.toArray(of: Float.self), shape: tensor.shape)
-        case .int32: return NPYArray(int32s: tensor.toArray(of: Int32.self), shape: tensor.shape)
-        case .int64: return NPYArray(int64s: tensor.toArray(of: Int64.self), shape: tensor.shape)
-        case .uint8: return NPYArray(uint8s: tensor.toArray(of: UInt8.self), shape: tensor.shape)
-        }
-    }
-
-    /// A tensor holding an `.npy` array: floats become float32, booleans uint8, integers keep their width.
-    static func tensor(_ array: NPYArray, name: String) throws -> Tensor {
-        switch array.dtype {
-        case .float32, .float64: return Tensor(array.floats, shape: array.shape)
-        case .uint8, .bool: return Tensor(array.bytes, shape: array.shape)
-        case .int32, .int64:
-            guard let values = array.int64s else { throw TrainerStateError("\(name): unreadable integer data") }
-            return array.dtype == .int32 ? Tensor(values.map { Int32($0) }, shape: array.shape)
-                : Tensor(values, shape: array.shape)
-        }
-    }
 }

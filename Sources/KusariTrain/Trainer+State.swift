@@ -70,7 +70,7 @@ extension Trainer {
     /// into place), creating the folder if needed.
     public func saveSnapshot(to url: URL, compressed: Bool = false) throws {
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        let arrays = stateDict().map { (name: $0.0, array: StateCoding.npyArray($0.1)) }
+        let arrays = stateDict().map { (name: $0.0, array: $0.1.npyArray) }
         try NPZ.write(arrays, to: url, compressed: compressed)
     }
 
@@ -79,7 +79,7 @@ extension Trainer {
     public func resume(from url: URL) throws {
         var state: [(String, Tensor)] = []
         for (name, array) in try NPZ.readOrdered(from: url) {
-            state.append((name, try StateCoding.tensor(array, name: "\(url.lastPathComponent): \(name)")))
+            state.append((name, Tensor(npy: array)))
         }
         do {
             try loadStateDict(state)

@@ -7,7 +7,7 @@ struct KusariCommand: ParsableCommand {
         commandName: "kusari",
         abstract: "Kusari: deep-learning training in Swift, on oneDNN (CPU) and cuDNN (GPU).",
         version: KusariVersion.string,
-        subcommands: [TrainCommand.self, EvalCommand.self, DataCommand.self, InfoCommand.self, BenchCommand.self]
+        subcommands: [TrainCommand.self, EvalCommand.self, PredictCommand.self, DataCommand.self, InfoCommand.self, BenchCommand.self]
     )
 }
 

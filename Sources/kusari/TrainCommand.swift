@@ -22,12 +22,14 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Random seed for initialisation, shuffling and augmentation.") var seed: UInt64 = 0
     @Option(name: [.customShort("o"), .long], help: "Output folder.") var out = "result"
     @Option(help: "Snapshot to resume from (exact continuation).") var resume: String?
+    @Option(help: "theano-cnn only: filters of the convolution (the seed tried 16, 64 and 256).") var channels: Int?
     @Option(help: "Data-loading threads.") var workers = 2
     @Option(help: "Threads for the math (default: all cores).") var threads: Int?
     @Option(help: "Epochs between snapshots (default: the recipe's).") var snapshotEvery: Double?
 
     func run() throws {
-        guard let chosen = Recipes.named(recipe) else {
+        guard let chosen = Recipes.named(recipe, channels: channels) else {
+            if channels != nil { throw ValidationError("--channels takes a positive count and applies to theano-cnn only") }
             throw ValidationError("unknown recipe '\(recipe)'; one of: \(Recipes.all.map(\.name).joined(separator: ", "))")
         }
         let target = gpu.map { $0 < 0 ? Device.cpu : .cuda($0) } ?? Device(parsing: device)

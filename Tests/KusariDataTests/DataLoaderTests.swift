@@ -145,9 +145,9 @@ private let augmentation = Compose(RandomCrop(size: 5, padding: 2), RandomHorizo
         _ = drain(loader, 6)
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("kusari-loader-\(UUID().uuidString).npz")
         defer { try? FileManager.default.removeItem(at: url) }
-        try NPZ.write(loader.stateDict().map { (name: "iterator/" + $0.0, array: StateNPZ.npy($0.1)) }, to: url)
+        try NPZ.write(loader.stateDict().map { (name: "iterator/" + $0.0, array: $0.1.npyArray) }, to: url)
         let expected = drain(loader, 8)
-        let state = try NPZ.readOrdered(from: url).map { (String($0.name.dropFirst("iterator/".count)), StateNPZ.tensor($0.array)) }
+        let state = try NPZ.readOrdered(from: url).map { (String($0.name.dropFirst("iterator/".count)), Tensor(npy: $0.array)) }
         let resumed = DataLoader(data, batchSize: 7, seed: 0, transform: augmentation, workers: 1)
         try resumed.loadStateDict(state)
         #expect(resumed.seed == 77 && resumed.epoch == 1 && resumed.position == 7)

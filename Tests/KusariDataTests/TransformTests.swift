@@ -417,6 +417,12 @@ private func covariance(_ x: Tensor) -> [Double] {
         let subsampled = ZCAWhitening.fit(data, epsilon: 1e-3, maxSamples: 100)
         let every3 = ZCAWhitening.fit(data.subset(Array(stride(from: 0, to: 300, by: 3))), epsilon: 1e-3)
         #expect(close(subsampled.matrix.toArray(of: Float.self), every3.matrix.toArray(of: Float.self), tolerance: 1e-4))
+        // The whole dataset whitened once, in chunks, equals the batch application.
+        let whitened = data.preprocessed(by: zca, chunk: 64)
+        #expect(whitened.count == 300 && whitened.imageShape == [3, 2, 2] && whitened.labels == data.labels)
+        #expect(close(whitened.values, batch, tolerance: 1e-5))
+        #expect(whitened.example(at: 17).pixels == Array(whitened.values[(17 * 12)..<(18 * 12)]))
+        #expect(whitened.example(at: 17).label == Int(data.labels[17]))
     }
 
     @Test func stateRoundTripThroughNPZ() throws {
@@ -424,32 +430,12 @@ private func covariance(_ x: Tensor) -> [Double] {
         let zca = ZCAWhitening.fit(samples: samples, epsilon: 0.01)
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("kusari-zca-\(UUID().uuidString).npz")
         defer { try? FileManager.default.removeItem(at: url) }
-        try NPZ.write(zca.stateDict().map { (name: "zca/" + $0.0, array: StateNPZ.npy($0.1)) }, to: url)
-        let read = try NPZ.readOrdered(from: url).map { (String($0.name.dropFirst(4)), StateNPZ.tensor($0.array)) }
+        try NPZ.write(zca.stateDict().map { (name: "zca/" + $0.0, array: $0.1.npyArray) }, to: url)
+        let read = try NPZ.readOrdered(from: url).map { (String($0.name.dropFirst(4)), Tensor(npy: $0.array)) }
         let restored = try ZCAWhitening(stateDict: read)
         #expect(restored.imageShape == [3, 2, 2] && restored.epsilon == 0.01)
         #expect(restored.apply(batch: samples).toArray(of: Float.self) == zca.apply(batch: samples).toArray(of: Float.self))
         #expect(throws: DatasetError.self) { try ZCAWhitening(stateDict: read.filter { $0.0 != "matrix" }) }
-    }
-}
-
-/// Tensor ↔ `.npy` conversions for the state round trips through NPZ files.
-enum StateNPZ {
-    /// The `.npy` form of a float32 / int32 / int64 tensor.
-    static func npy(_ tensor: Tensor) -> NPYArray {
-        switch tensor.dtype {
-        case .int64: return NPYArray(int64s: tensor.toArray(of: Int64.self), shape: tensor.shape)
-        case .int32: return NPYArray(int32s: tensor.toArray(of: Int32.self), shape: tensor.shape)
-        default: return NPYArray(floats: tensor.scalars, shape: tensor.shape)
-        }
-    }
-
-    /// A tensor from an `.npy` array (integers as int64, anything else as float32).
-    static func tensor(_ array: NPYArray) -> Tensor {
-        switch array.dtype {
-        case .int64, .int32: return Tensor(array.int64s!, shape: array.shape)
-        default: return Tensor(array.floats, shape: array.shape)
-        }
     }
 }
 
@@ -510,8 +496,8 @@ func zcaOnCIFARSizeData() throws {
         #expect(residual < 1e-3)
         if let dump = ProcessInfo.processInfo.environment["KUSARI_ZCA_DUMP"] {
             // For an outside check against a float64 eigendecomposition (numpy.linalg.eigh).
-            try NPZ.write([(name: "covariance", array: StateNPZ.npy(covariance)), (name: "matrix", array: StateNPZ.npy(w)),
-                           (name: "epsilon", array: StateNPZ.npy(Tensor(scalar: epsilon)))],
+            try NPZ.write([(name: "covariance", array: covariance.npyArray), (name: "matrix", array: w.npyArray),
+                           (name: "epsilon", array: Tensor(scalar: epsilon).npyArray)],
                           to: URL(fileURLWithPath: dump + "-\(epsilon).npz"))
         }
     }

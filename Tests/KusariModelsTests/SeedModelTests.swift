@@ -37,4 +37,13 @@ struct SeedModelTests {
         #expect(names.contains("bnFC1.gamma"))
         #expect(names.last == "fc2.W")
     }
+
+    @Test func recipesRoundTripThroughTheirArguments() {
+        for recipe in Recipes.all { #expect(Recipes.parse(recipe.arguments)?.name == recipe.name) }
+        let wide = Recipes.parse("theano-cnn --channels 64")
+        #expect(wide?.arguments == "theano-cnn --channels 64" && Recipes.parse("theano-cnn")?.arguments == "theano-cnn")
+        #expect(wide?.makeModel(generator: Generator(seed: 0)).parameterCount == 3_151_874)
+        #expect(Recipes.parse("mlp-mnist --channels 3") == nil && Recipes.parse("no-such-recipe") == nil)
+        #expect(Recipes.named("vgg-cifar10", channels: 8) == nil && Recipes.named("theano-cnn", channels: 0) == nil)
+    }
 }

@@ -41,6 +41,16 @@ struct InitializerTests {
         }
     }
 
+    @Test func truncatedNormalStaysWithinTwoStandardDeviations() {
+        let values = Initializer.truncatedNormal(std: 0.04).makeTensor([300, 200], generator: Generator(seed: 4)).scalars
+        #expect(values.allSatisfy { Swift.abs($0) <= 0.08 })
+        let (mean, std) = statistics(values)
+        // A standard normal truncated to ±2 has standard deviation 0.8796.
+        #expect(Swift.abs(mean) < 0.002 && Swift.abs(std / (0.04 * 0.8796) - 1) < 0.02)
+        #expect(Initializer.truncatedNormal(std: 0.04).makeTensor([50], generator: Generator(seed: 4)).scalars
+                == Initializer.truncatedNormal(std: 0.04).makeTensor([50], generator: Generator(seed: 4)).scalars)
+    }
+
     @Test func constantsAndDeterminism() {
         #expect(Initializer.constant(0.5).makeTensor([3]).scalars == [0.5, 0.5, 0.5])
         #expect(Initializer.zeros.makeTensor([2, 2]).scalars == [0, 0, 0, 0])
