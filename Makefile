@@ -4,7 +4,7 @@ APT_PACKAGES := libdnnl-dev zlib1g-dev libmatio-dev libpng-dev libturbojpeg0-dev
 SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 SWIFT ?= swift
 
-.PHONY: deps build release test run bench clean
+.PHONY: deps nvrtc build release test gpu-test run bench clean
 
 ## deps: install the C libraries Kusari links (oneDNN, zlib) when missing.
 deps:
@@ -20,9 +20,35 @@ build: deps
 release: deps
 	$(SWIFT) build -c release
 
-## test: set up and run the whole test suite.
-test: deps
-	$(SWIFT) test
+## nvrtc: NVIDIA's runtime compiler from its PyPI wheel in a project-local venv, so the tests can
+## compile every GPU kernel on a machine without CUDA. Without network it warns and goes on.
+NVRTC_VENV := .venv-nvrtc
+nvrtc:
+	@if ! ls $(NVRTC_VENV)/lib/python3*/site-packages/nvidia/cuda_nvrtc/lib/libnvrtc.so.* >/dev/null 2>&1; then \
+		python3 -c 'import ensurepip, venv' 2>/dev/null || { $(SUDO) apt-get update -qq && \
+			DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq python3-venv; }; \
+		{ python3 -m venv $(NVRTC_VENV) && $(NVRTC_VENV)/bin/pip install -q nvidia-cuda-nvrtc-cu12; } || \
+			echo "warning: could not install the NVRTC wheel (no network?); the kernel compile test will be skipped"; \
+	fi
+
+## test: set up and run the whole test suite; with NVRTC installed, a kernel that does not compile fails it.
+test: deps nvrtc
+	@site=$$(ls -d $(NVRTC_VENV)/lib/python3*/site-packages 2>/dev/null | head -n 1); \
+	if [ -n "$$site" ] && ls $$site/nvidia/cuda_nvrtc/lib/libnvrtc.so.* >/dev/null 2>&1; then \
+		echo "KUSARI_PYTHON_SITE=$$PWD/$$site KUSARI_REQUIRE_NVRTC=1 $(SWIFT) test"; \
+		KUSARI_PYTHON_SITE="$$PWD/$$site" KUSARI_REQUIRE_NVRTC=1 $(SWIFT) test; \
+	else \
+		echo "$(SWIFT) test"; \
+		$(SWIFT) test; \
+	fi
+
+## gpu-test: on a machine with an NVIDIA GPU and driver, the GPU-vs-CPU checks of KusariCUDA (Philox
+## streams, conversions, reductions, cross-entropy, cuBLAS sgemm); fails when no GPU is usable.
+## cuBLAS comes from the host's CUDA or from `.venv-nvrtc/bin/pip install nvidia-cublas-cu12`.
+gpu-test: deps nvrtc
+	@site=$$(ls -d $(NVRTC_VENV)/lib/python3*/site-packages 2>/dev/null | head -n 1); \
+	KUSARI_PYTHON_SITE="$${site:+$$PWD/$$site}" KUSARI_REQUIRE_NVRTC=1 KUSARI_REQUIRE_GPU=1 \
+		$(SWIFT) test --filter KusariCUDATests
 
 ## run: the main job: train the default recipe (synthetic shapes, about a minute on 2 cores);
 ## leaves log, loss.png, accuracy.png, snapshots and model.npz in result/.

@@ -59,10 +59,15 @@ let package = Package(
             name: "KusariModels", dependencies: ["Kusari", "KusariNN", "KusariOptim", "KusariData", "KusariTrain"],
             swiftSettings: optimisedInDebug
         ),
+        .target(
+            name: "KusariCUDA",
+            dependencies: ["Kusari", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: optimisedInDebug
+        ),
         .executableTarget(
             name: "kusari",
             dependencies: [
-                "Kusari", "KusariNN", "KusariOptim", "KusariModels",
+                "Kusari", "KusariNN", "KusariOptim", "KusariModels", "KusariCUDA",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -71,6 +76,7 @@ let package = Package(
         .testTarget(name: "KusariOptimTests", dependencies: ["Kusari", "KusariNN", "KusariOptim"]),
         .testTarget(name: "KusariModelsTests", dependencies: ["Kusari", "KusariNN", "KusariModels"]),
         .testTarget(name: "KusariDataTests", dependencies: ["Kusari", "KusariData"]),
+        .testTarget(name: "KusariCUDATests", dependencies: ["Kusari", "KusariCUDA"]),
         .testTarget(name: "KusariTrainTests", dependencies: ["Kusari", "KusariNN", "KusariOptim", "KusariData", "KusariTrain"]),
     ],
     swiftLanguageModes: [.v5]

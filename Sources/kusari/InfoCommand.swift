@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Kusari
+import KusariCUDA
 
 /// `kusari info`: what this build can run on.
 struct InfoCommand: ParsableCommand {
@@ -12,6 +13,6 @@ struct InfoCommand: ParsableCommand {
         print("kusari \(KusariVersion.string)")
         print("cpu: \(ProcessInfo.processInfo.activeProcessorCount) cores, \(Threading.threadCount) threads")
         print("oneDNN: \(backend.version) (\(backend.isa), \(backend.runtime) runtime)")
-        print("cuda: no GPU backend in this build")
+        CUDAEnvironment.probe().lines.forEach { print($0) }
     }
 }

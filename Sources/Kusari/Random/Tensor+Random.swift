@@ -28,7 +28,9 @@ extension Tensor {
     ///
     /// Uses the Box–Muller transform on pairs of 24-bit uniforms: words 0–1 of a block give
     /// elements `4b` and `4b + 1`, words 2–3 give `4b + 2` and `4b + 3`; consumes
-    /// `⌈count / 4⌉` blocks.
+    /// `⌈count / 4⌉` blocks. The logarithm, sine and cosine are computed in double precision and
+    /// rounded to float, which makes every value the same on any CPU and on the GPU (float
+    /// `logf`/`sinf` are not correctly rounded and differ between libraries).
     public static func normal(_ shape: [Int], mean: Float = 0, std: Float = 1,
                               generator: Generator = .default) -> Tensor {
         require(std >= 0, "normal: negative standard deviation \(std)")
@@ -39,10 +41,12 @@ extension Tensor {
                 for pair in 0..<2 {
                     let i = 4 * b + 2 * pair
                     guard i < n else { break }
-                    let radius = (-2 * Foundation.log(Philox.unitFloatExcludingZero(bits[2 * pair]))).squareRoot()
+                    let logarithm = Float(Foundation.log(Double(Philox.unitFloatExcludingZero(bits[2 * pair]))))
+                    let radius = (-2 * logarithm).squareRoot()
                     let angle = 2 * Float.pi * Philox.unitFloat(bits[2 * pair + 1])
-                    out[i] = mean + std * radius * Foundation.cos(angle)
-                    if i + 1 < n { out[i + 1] = mean + std * radius * Foundation.sin(angle) }
+                    let scaled = std * radius
+                    out[i] = mean + scaled * Float(Foundation.cos(Double(angle)))
+                    if i + 1 < n { out[i + 1] = mean + scaled * Float(Foundation.sin(Double(angle))) }
                 }
             }
         }

@@ -1,0 +1,338 @@
+import Foundation
+
+/// cuDNN 9 (`libcudnn.so.9`), bound by `dlopen`: the legacy descriptor API for convolution,
+/// pooling, batch normalisation, LRN, softmax and activations.
+///
+/// Device buffers are passed as ``CUdeviceptr``; `alpha`/`beta` scaling factors are host
+/// pointers to float32 values (float64 for double tensors), as cuDNN expects.
+public final class CUDNN: @unchecked Sendable {
+    typealias Status = Int32
+    typealias Handle = OpaquePointer
+    typealias Descriptor = OpaquePointer
+    typealias Buffer = CUdeviceptr
+    typealias Scale = UnsafeRawPointer
+    /// `cudnnConvolution*AlgoPerf_t*`: an array of ``CUDNNAlgorithmPerformance`` (same layout).
+    typealias PerfArray = UnsafeMutableRawPointer
+
+    typealias GetVersion = @convention(c) () -> Int
+    typealias Create = @convention(c) (UnsafeMutablePointer<Handle?>?) -> Status
+    typealias Destroy = @convention(c) (Handle?) -> Status
+    typealias SetStream = @convention(c) (Handle?, CUstream?) -> Status
+    typealias GetErrorString = @convention(c) (Status) -> UnsafePointer<CChar>?
+    typealias CreateDescriptor = @convention(c) (UnsafeMutablePointer<Descriptor?>?) -> Status
+    typealias DestroyDescriptor = @convention(c) (Descriptor?) -> Status
+    typealias SetTensorNd = @convention(c) (Descriptor?, Int32, Int32, UnsafePointer<Int32>?,
+                                            UnsafePointer<Int32>?) -> Status
+    typealias SetFilterNd = @convention(c) (Descriptor?, Int32, Int32, Int32, UnsafePointer<Int32>?) -> Status
+    typealias SetConvolution2d = @convention(c) (Descriptor?, Int32, Int32, Int32, Int32, Int32, Int32,
+                                                 Int32, Int32) -> Status
+    typealias SetConvolutionInt = @convention(c) (Descriptor?, Int32) -> Status
+    typealias GetAlgorithm = @convention(c) (Handle?, Descriptor?, Descriptor?, Descriptor?, Descriptor?, Int32,
+                                             UnsafeMutablePointer<Int32>?, PerfArray?) -> Status
+    typealias FindAlgorithmEx = @convention(c) (Handle?, Descriptor?, Buffer, Descriptor?, Buffer, Descriptor?,
+                                                Descriptor?, Buffer, Int32, UnsafeMutablePointer<Int32>?,
+                                                PerfArray?, Buffer, Int) -> Status
+    typealias GetWorkspaceSize = @convention(c) (Handle?, Descriptor?, Descriptor?, Descriptor?, Descriptor?,
+                                                 Int32, UnsafeMutablePointer<Int>?) -> Status
+    typealias ConvolutionOp = @convention(c) (Handle?, Scale?, Descriptor?, Buffer, Descriptor?, Buffer,
+                                              Descriptor?, Int32, Buffer, Int, Scale?, Descriptor?, Buffer) -> Status
+    typealias ConvolutionBackwardBias = @convention(c) (Handle?, Scale?, Descriptor?, Buffer, Scale?,
+                                                        Descriptor?, Buffer) -> Status
+    typealias SetPooling2d = @convention(c) (Descriptor?, Int32, Int32, Int32, Int32, Int32, Int32, Int32,
+                                             Int32) -> Status
+    /// Forward with a descriptor: pooling and activation (`desc, alpha, x, beta, y`).
+    typealias DescriptorForward = @convention(c) (Handle?, Descriptor?, Scale?, Descriptor?, Buffer, Scale?,
+                                                  Descriptor?, Buffer) -> Status
+    /// Backward with a descriptor: pooling and activation (`desc, alpha, y, dy, x, beta, dx`).
+    typealias DescriptorBackward = @convention(c) (Handle?, Descriptor?, Scale?, Descriptor?, Buffer, Descriptor?,
+                                                   Buffer, Descriptor?, Buffer, Scale?, Descriptor?, Buffer) -> Status
+    typealias DeriveBNTensor = @convention(c) (Descriptor?, Descriptor?, Int32) -> Status
+    typealias BatchNormTraining = @convention(c) (Handle?, Int32, Scale?, Scale?, Descriptor?, Buffer, Descriptor?,
+                                                  Buffer, Descriptor?, Buffer, Buffer, Double, Buffer, Buffer,
+                                                  Double, Buffer, Buffer) -> Status
+    typealias BatchNormInference = @convention(c) (Handle?, Int32, Scale?, Scale?, Descriptor?, Buffer,
+                                                   Descriptor?, Buffer, Descriptor?, Buffer, Buffer, Buffer,
+                                                   Buffer, Double) -> Status
+    typealias BatchNormBackward = @convention(c) (Handle?, Int32, Scale?, Scale?, Scale?, Scale?, Descriptor?,
+                                                  Buffer, Descriptor?, Buffer, Descriptor?, Buffer, Descriptor?,
+                                                  Buffer, Buffer, Buffer, Double, Buffer, Buffer) -> Status
+    typealias SetLRN = @convention(c) (Descriptor?, UInt32, Double, Double, Double) -> Status
+    typealias LRNForward = @convention(c) (Handle?, Descriptor?, Int32, Scale?, Descriptor?, Buffer, Scale?,
+                                           Descriptor?, Buffer) -> Status
+    typealias LRNBackward = @convention(c) (Handle?, Descriptor?, Int32, Scale?, Descriptor?, Buffer, Descriptor?,
+                                            Buffer, Descriptor?, Buffer, Scale?, Descriptor?, Buffer) -> Status
+    typealias SoftmaxForward = @convention(c) (Handle?, Int32, Int32, Scale?, Descriptor?, Buffer, Scale?,
+                                               Descriptor?, Buffer) -> Status
+    typealias SoftmaxBackward = @convention(c) (Handle?, Int32, Int32, Scale?, Descriptor?, Buffer, Descriptor?,
+                                                Buffer, Scale?, Descriptor?, Buffer) -> Status
+    typealias SetActivation = @convention(c) (Descriptor?, Int32, Int32, Double) -> Status
+
+    /// `cudnnDataType_t` values Kusari uses.
+    public enum DataType: Int32, Sendable {
+        /// `CUDNN_DATA_FLOAT`.
+        case float32 = 0
+        /// `CUDNN_DATA_HALF`.
+        case float16 = 2
+        /// `CUDNN_DATA_BFLOAT16`.
+        case bfloat16 = 9
+    }
+
+    /// `cudnnTensorFormat_t`.
+    public enum TensorFormat: Int32, Sendable {
+        /// Channels before spatial dimensions.
+        case nchw = 0
+        /// Channels last.
+        case nhwc = 1
+    }
+
+    /// `cudnnConvolutionMode_t`.
+    public enum ConvolutionMode: Int32, Sendable {
+        /// True convolution (flipped filter).
+        case convolution = 0
+        /// Cross-correlation, what deep-learning frameworks call convolution.
+        case crossCorrelation = 1
+    }
+
+    /// `cudnnMathType_t`.
+    public enum MathType: Int32, Sendable {
+        /// Tensor cores for half precision, no down-conversion of float32.
+        case `default` = 0
+        /// Tensor cores allowed.
+        case tensorOp = 1
+        /// Tensor cores with float32 down-converted (TF32).
+        case tensorOpAllowConversion = 2
+        /// Plain FMA arithmetic only.
+        case fma = 3
+    }
+
+    /// `cudnnPoolingMode_t`.
+    public enum PoolingMode: Int32, Sendable {
+        /// Maximum.
+        case max = 0
+        /// Average counting padded elements.
+        case averageIncludingPadding = 1
+        /// Average over the elements inside the input only.
+        case averageExcludingPadding = 2
+        /// Maximum with a deterministic backward.
+        case maxDeterministic = 3
+    }
+
+    /// `cudnnNanPropagation_t`.
+    public enum NaNPropagation: Int32, Sendable {
+        /// NaNs are not propagated.
+        case none = 0
+        /// NaNs are propagated.
+        case propagate = 1
+    }
+
+    /// `cudnnBatchNormMode_t`.
+    public enum BatchNormMode: Int32, Sendable {
+        /// One mean/variance per element (after fully connected layers).
+        case perActivation = 0
+        /// One mean/variance per channel (after convolutions).
+        case spatial = 1
+        /// Spatial, faster, may overflow on extreme inputs.
+        case spatialPersistent = 2
+    }
+
+    /// `CUDNN_LRN_CROSS_CHANNEL_DIM1`, the only `cudnnLRNMode_t`.
+    public static let lrnCrossChannel: Int32 = 0
+
+    /// `cudnnSoftmaxAlgorithm_t`.
+    public enum SoftmaxAlgorithm: Int32, Sendable {
+        /// Without subtracting the maximum.
+        case fast = 0
+        /// Subtracting the maximum first.
+        case accurate = 1
+        /// Log-softmax.
+        case log = 2
+    }
+
+    /// `cudnnSoftmaxMode_t`.
+    public enum SoftmaxMode: Int32, Sendable {
+        /// Over `C·H·W` of each sample.
+        case instance = 0
+        /// Over `C` at each spatial position.
+        case channel = 1
+    }
+
+    /// `cudnnActivationMode_t` values Kusari uses.
+    public enum ActivationMode: Int32, Sendable {
+        /// Logistic sigmoid.
+        case sigmoid = 0
+        /// Rectified linear.
+        case relu = 1
+        /// Hyperbolic tangent.
+        case tanh = 2
+        /// ReLU clipped at `coef`.
+        case clippedRelu = 3
+        /// Exponential linear unit with `alpha = coef`.
+        case elu = 4
+    }
+
+    /// The loaded `libcudnn`.
+    public let library: DynamicLibrary
+
+    let cudnnGetVersion: GetVersion
+    let cudnnCreate: Create
+    let cudnnDestroy: Destroy
+    let cudnnSetStream: SetStream
+    let cudnnGetErrorString: GetErrorString
+    let cudnnCreateTensorDescriptor: CreateDescriptor
+    let cudnnSetTensorNdDescriptor: SetTensorNd
+    let cudnnDestroyTensorDescriptor: DestroyDescriptor
+    let cudnnCreateFilterDescriptor: CreateDescriptor
+    let cudnnSetFilterNdDescriptor: SetFilterNd
+    let cudnnDestroyFilterDescriptor: DestroyDescriptor
+    let cudnnCreateConvolutionDescriptor: CreateDescriptor
+    let cudnnSetConvolution2dDescriptor: SetConvolution2d
+    let cudnnSetConvolutionGroupCount: SetConvolutionInt
+    let cudnnSetConvolutionMathType: SetConvolutionInt
+    let cudnnDestroyConvolutionDescriptor: DestroyDescriptor
+    let cudnnGetConvolutionForwardAlgorithm: GetAlgorithm
+    let cudnnFindConvolutionForwardAlgorithmEx: FindAlgorithmEx
+    let cudnnGetConvolutionForwardWorkspaceSize: GetWorkspaceSize
+    let cudnnConvolutionForward: ConvolutionOp
+    let cudnnGetConvolutionBackwardDataAlgorithm: GetAlgorithm
+    let cudnnFindConvolutionBackwardDataAlgorithmEx: FindAlgorithmEx
+    let cudnnGetConvolutionBackwardDataWorkspaceSize: GetWorkspaceSize
+    let cudnnConvolutionBackwardData: ConvolutionOp
+    let cudnnGetConvolutionBackwardFilterAlgorithm: GetAlgorithm
+    let cudnnFindConvolutionBackwardFilterAlgorithmEx: FindAlgorithmEx
+    let cudnnGetConvolutionBackwardFilterWorkspaceSize: GetWorkspaceSize
+    let cudnnConvolutionBackwardFilter: ConvolutionOp
+    let cudnnConvolutionBackwardBias: ConvolutionBackwardBias
+    let cudnnCreatePoolingDescriptor: CreateDescriptor
+    let cudnnSetPooling2dDescriptor: SetPooling2d
+    let cudnnDestroyPoolingDescriptor: DestroyDescriptor
+    let cudnnPoolingForward: DescriptorForward
+    let cudnnPoolingBackward: DescriptorBackward
+    let cudnnDeriveBNTensorDescriptor: DeriveBNTensor
+    let cudnnBatchNormalizationForwardTraining: BatchNormTraining
+    let cudnnBatchNormalizationForwardInference: BatchNormInference
+    let cudnnBatchNormalizationBackward: BatchNormBackward
+    let cudnnCreateLRNDescriptor: CreateDescriptor
+    let cudnnSetLRNDescriptor: SetLRN
+    let cudnnDestroyLRNDescriptor: DestroyDescriptor
+    let cudnnLRNCrossChannelForward: LRNForward
+    let cudnnLRNCrossChannelBackward: LRNBackward
+    let cudnnSoftmaxForward: SoftmaxForward
+    let cudnnSoftmaxBackward: SoftmaxBackward
+    let cudnnCreateActivationDescriptor: CreateDescriptor
+    let cudnnSetActivationDescriptor: SetActivation
+    let cudnnDestroyActivationDescriptor: DestroyDescriptor
+    let cudnnActivationForward: DescriptorForward
+    let cudnnActivationBackward: DescriptorBackward
+
+    /// Resolves the function table from an opened `libcudnn`.
+    init(library: DynamicLibrary) throws {
+        self.library = library
+        func bind<F>(_ name: String) throws -> F { try library.function(name) }
+        cudnnGetVersion = try bind("cudnnGetVersion")
+        cudnnCreate = try bind("cudnnCreate")
+        cudnnDestroy = try bind("cudnnDestroy")
+        cudnnSetStream = try bind("cudnnSetStream")
+        cudnnGetErrorString = try bind("cudnnGetErrorString")
+        cudnnCreateTensorDescriptor = try bind("cudnnCreateTensorDescriptor")
+        cudnnSetTensorNdDescriptor = try bind("cudnnSetTensorNdDescriptor")
+        cudnnDestroyTensorDescriptor = try bind("cudnnDestroyTensorDescriptor")
+        cudnnCreateFilterDescriptor = try bind("cudnnCreateFilterDescriptor")
+        cudnnSetFilterNdDescriptor = try bind("cudnnSetFilterNdDescriptor")
+        cudnnDestroyFilterDescriptor = try bind("cudnnDestroyFilterDescriptor")
+        cudnnCreateConvolutionDescriptor = try bind("cudnnCreateConvolutionDescriptor")
+        cudnnSetConvolution2dDescriptor = try bind("cudnnSetConvolution2dDescriptor")
+        cudnnSetConvolutionGroupCount = try bind("cudnnSetConvolutionGroupCount")
+        cudnnSetConvolutionMathType = try bind("cudnnSetConvolutionMathType")
+        cudnnDestroyConvolutionDescriptor = try bind("cudnnDestroyConvolutionDescriptor")
+        cudnnGetConvolutionForwardAlgorithm = try bind("cudnnGetConvolutionForwardAlgorithm_v7")
+        cudnnFindConvolutionForwardAlgorithmEx = try bind("cudnnFindConvolutionForwardAlgorithmEx")
+        cudnnGetConvolutionForwardWorkspaceSize = try bind("cudnnGetConvolutionForwardWorkspaceSize")
+        cudnnConvolutionForward = try bind("cudnnConvolutionForward")
+        cudnnGetConvolutionBackwardDataAlgorithm = try bind("cudnnGetConvolutionBackwardDataAlgorithm_v7")
+        cudnnFindConvolutionBackwardDataAlgorithmEx = try bind("cudnnFindConvolutionBackwardDataAlgorithmEx")
+        cudnnGetConvolutionBackwardDataWorkspaceSize = try bind("cudnnGetConvolutionBackwardDataWorkspaceSize")
+        cudnnConvolutionBackwardData = try bind("cudnnConvolutionBackwardData")
+        cudnnGetConvolutionBackwardFilterAlgorithm = try bind("cudnnGetConvolutionBackwardFilterAlgorithm_v7")
+        cudnnFindConvolutionBackwardFilterAlgorithmEx = try bind("cudnnFindConvolutionBackwardFilterAlgorithmEx")
+        cudnnGetConvolutionBackwardFilterWorkspaceSize = try bind("cudnnGetConvolutionBackwardFilterWorkspaceSize")
+        cudnnConvolutionBackwardFilter = try bind("cudnnConvolutionBackwardFilter")
+        cudnnConvolutionBackwardBias = try bind("cudnnConvolutionBackwardBias")
+        cudnnCreatePoolingDescriptor = try bind("cudnnCreatePoolingDescriptor")
+        cudnnSetPooling2dDescriptor = try bind("cudnnSetPooling2dDescriptor")
+        cudnnDestroyPoolingDescriptor = try bind("cudnnDestroyPoolingDescriptor")
+        cudnnPoolingForward = try bind("cudnnPoolingForward")
+        cudnnPoolingBackward = try bind("cudnnPoolingBackward")
+        cudnnDeriveBNTensorDescriptor = try bind("cudnnDeriveBNTensorDescriptor")
+        cudnnBatchNormalizationForwardTraining = try bind("cudnnBatchNormalizationForwardTraining")
+        cudnnBatchNormalizationForwardInference = try bind("cudnnBatchNormalizationForwardInference")
+        cudnnBatchNormalizationBackward = try bind("cudnnBatchNormalizationBackward")
+        cudnnCreateLRNDescriptor = try bind("cudnnCreateLRNDescriptor")
+        cudnnSetLRNDescriptor = try bind("cudnnSetLRNDescriptor")
+        cudnnDestroyLRNDescriptor = try bind("cudnnDestroyLRNDescriptor")
+        cudnnLRNCrossChannelForward = try bind("cudnnLRNCrossChannelForward")
+        cudnnLRNCrossChannelBackward = try bind("cudnnLRNCrossChannelBackward")
+        cudnnSoftmaxForward = try bind("cudnnSoftmaxForward")
+        cudnnSoftmaxBackward = try bind("cudnnSoftmaxBackward")
+        cudnnCreateActivationDescriptor = try bind("cudnnCreateActivationDescriptor")
+        cudnnSetActivationDescriptor = try bind("cudnnSetActivationDescriptor")
+        cudnnDestroyActivationDescriptor = try bind("cudnnDestroyActivationDescriptor")
+        cudnnActivationForward = try bind("cudnnActivationForward")
+        cudnnActivationBackward = try bind("cudnnActivationBackward")
+    }
+
+    private static let loaded: Result<CUDNN, Error> = Result {
+        // cuDNN's engines load cuBLAS(Lt) and NVRTC by soname; copies loaded first are reused.
+        _ = LibraryLocator.probe(.cublasLt)
+        _ = LibraryLocator.probe(.cublas)
+        _ = LibraryLocator.probe(.nvrtc)
+        let probe = LibraryLocator.probe(.cudnn)
+        guard let library = probe.loaded else { throw CUDAError.libraryNotFound(.cudnn, detail: probe.summary) }
+        return try CUDNN(library: library)
+    }
+
+    /// The process's cuDNN binding, loaded on first use.
+    public static func load() throws -> CUDNN { try loaded.get() }
+
+    /// cuDNN's name for a status, such as `CUDNN_STATUS_BAD_PARAM`.
+    public func errorString(_ status: Int32) -> String {
+        cudnnGetErrorString(status).map { String(cString: $0) } ?? "CUDNN_STATUS_UNKNOWN(\(status))"
+    }
+
+    /// Throws ``CUDAError/call(library:function:status:name:)`` unless `status` is success.
+    public func check(_ status: Int32, _ function: @autoclosure () -> String) throws {
+        if status != 0 {
+            throw CUDAError.call(library: .cudnn, function: function(), status: status, name: errorString(status))
+        }
+    }
+
+    /// The library's version, such as `(9, 1, 0)`; works without a GPU.
+    public func version() -> (major: Int, minor: Int, patch: Int) {
+        // cuDNN 9 encodes major * 10000 + minor * 100 + patch.
+        let code = cudnnGetVersion()
+        return (code / 10000, code % 10000 / 100, code % 100)
+    }
+}
+
+/// One entry of cuDNN's algorithm search (`cudnnConvolutionFwdAlgoPerf_t` and its backward
+/// twins, which share this layout: 48 bytes).
+public struct CUDNNAlgorithmPerformance: Sendable {
+    /// The algorithm's enumerator.
+    public var algorithm: Int32 = 0
+    /// Whether it can run (`0` = success) for the given shapes.
+    public var status: Int32 = 0
+    /// Measured time in milliseconds (`Find`), or `-1` for heuristics (`Get`).
+    public var time: Float = 0
+    /// Workspace bytes it needs.
+    public var memory: Int = 0
+    /// `1` when the algorithm gives the same result on every run.
+    public var determinism: Int32 = 0
+    /// The `cudnnMathType_t` it uses.
+    public var mathType: Int32 = 0
+    private var reserved: (Int32, Int32, Int32) = (0, 0, 0)
+
+    /// An empty entry for cuDNN to fill.
+    public init() {}
+
+    /// Whether the algorithm is reproducible run to run.
+    public var isDeterministic: Bool { determinism == 1 }
+}

@@ -1,0 +1,70 @@
+extension KernelSource {
+    /// float32 ↔ bfloat16 / float16 conversions for mixed precision, written with integer bit
+    /// operations on `unsigned short` (no `cuda_fp16.h`/`cuda_bf16.h`):
+    ///
+    /// - `kusari_f32_to_bf16(x, y, n)`: round to nearest even; NaNs stay (quiet) NaNs;
+    /// - `kusari_bf16_to_f32(x, y, n)`: exact;
+    /// - `kusari_f32_to_f16(x, y, n)`: round to nearest even, including float16 subnormals;
+    ///   values from 65520 up become infinity; NaNs stay (quiet) NaNs;
+    /// - `kusari_f16_to_f32(x, y, n)`: exact, subnormals included.
+    public static let conversion = KernelSource(
+        name: "conversion",
+        body: #"""
+            __device__ __forceinline__ u16 float_to_bfloat16(float f) {
+                const u32 bits = __float_as_uint(f);
+                if ((bits & 0x7fffffffu) > 0x7f800000u) return (u16)((bits >> 16) | 0x0040u);
+                const u32 rounding = 0x7fffu + ((bits >> 16) & 1u);
+                return (u16)((bits + rounding) >> 16);
+            }
+
+            __device__ __forceinline__ u16 float_to_half(float f) {
+                const u32 bits = __float_as_uint(f);
+                const u32 sign = (bits >> 16) & 0x8000u;
+                const u32 magnitude = bits & 0x7fffffffu;
+                if (magnitude > 0x7f800000u) return (u16)(sign | 0x7e00u | ((magnitude >> 13) & 0x3ffu));
+                if (magnitude >= 0x477ff000u) return (u16)(sign | 0x7c00u);            /* >= 65520: infinity */
+                if (magnitude >= 0x38800000u) {                                       /* normal float16 */
+                    const u32 rebased = magnitude - 0x38000000u + 0x0fffu + ((magnitude >> 13) & 1u);
+                    return (u16)(sign | (rebased >> 13));
+                }
+                if (magnitude < 0x33000000u) return (u16)sign;                         /* below 2^-25: zero */
+                /* Subnormal float16: units of 2^-24, rounded to nearest even. */
+                const u32 exponent = magnitude >> 23;
+                const u32 mantissa = (magnitude & 0x7fffffu) | 0x800000u;
+                const u32 shift = 126u - exponent;
+                u32 units = mantissa >> shift;
+                const u32 remainder = mantissa & ((1u << shift) - 1u), half = 1u << (shift - 1u);
+                if (remainder > half || (remainder == half && (units & 1u))) units += 1u;
+                return (u16)(sign | units);
+            }
+
+            __device__ __forceinline__ float half_to_float(u16 h) {
+                const u32 sign = ((u32)h & 0x8000u) << 16;
+                const u32 exponent = ((u32)h >> 10) & 0x1fu, mantissa = (u32)h & 0x3ffu;
+                if (exponent == 0x1fu) return __uint_as_float(sign | 0x7f800000u | (mantissa << 13));
+                if (exponent == 0u) {
+                    const float magnitude = __fmul_rn(__uint2float_rn(mantissa), __int_as_float(0x33800000));
+                    return __uint_as_float(sign | __float_as_uint(magnitude));
+                }
+                return __uint_as_float(sign | ((exponent + 112u) << 23) | (mantissa << 13));
+            }
+
+            extern "C" __global__ void kusari_f32_to_bf16(const float* x, u16* y, i64 n) {
+                KUSARI_FOR_EACH(i, n) { y[i] = float_to_bfloat16(x[i]); }
+            }
+
+            extern "C" __global__ void kusari_bf16_to_f32(const u16* x, float* y, i64 n) {
+                KUSARI_FOR_EACH(i, n) { y[i] = __uint_as_float((u32)x[i] << 16); }
+            }
+
+            extern "C" __global__ void kusari_f32_to_f16(const float* x, u16* y, i64 n) {
+                KUSARI_FOR_EACH(i, n) { y[i] = float_to_half(x[i]); }
+            }
+
+            extern "C" __global__ void kusari_f16_to_f32(const u16* x, float* y, i64 n) {
+                KUSARI_FOR_EACH(i, n) { y[i] = half_to_float(x[i]); }
+            }
+
+            """#,
+        functions: ["kusari_f32_to_bf16", "kusari_bf16_to_f32", "kusari_f32_to_f16", "kusari_f16_to_f32"])
+}
