@@ -60,5 +60,10 @@ run: release
 bench: release
 	python3 Benchmarks/side_by_side.py --python $${PYTHON:-venv/bin/python}
 
+## bundle: dist/kusari-linux-x86_64.tar.gz, the release binary with the Swift runtime linked in,
+## its non-CUDA shared libraries, a launcher, the test runner and gpu-verify.sh (see README).
+bundle: deps
+	scripts/bundle.sh dist
+
 clean:
-	rm -rf .build
+	rm -rf .build .build-bundle dist

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The whole GPU verification of an unpacked Kusari bundle, in one command, on a host with an
+# NVIDIA GPU, its driver, and CUDA libraries (a CUDA image, a toolkit, or PyTorch's pip wheels):
+#
+#   ./gpu-verify.sh [PYTHON]        (PYTHON: an interpreter with torch, default python3)
+#
+#   1. `kusari info`: the GPU, the driver and each CUDA library found (or why not);
+#   2. the GPU-vs-CPU parity tests (KusariCUDATests from the bundled test runner), which fail
+#      rather than skip when no GPU is usable;
+#   3. `kusari bench train` of the four seed networks on the GPU beside the same PyTorch models on
+#      the same GPU (Benchmarks/side_by_side.py --device cuda).
+# Exits non-zero when any step fails; every step runs regardless.
+set -uo pipefail
+here=$(dirname "$(readlink -f "$0")")
+python=${1:-python3}
+# CUDA wheels installed with torch live in its site-packages: let Kusari find them there too.
+site=$("$python" -c 'import site; print(site.getsitepackages()[0])' 2>/dev/null || true)
+export KUSARI_PYTHON_SITE="${KUSARI_PYTHON_SITE:-$site}"
+status=0
+
+echo "== 1. kusari info"
+"$here/kusari" info || status=1
+
+echo "== 2. GPU-vs-CPU parity tests"
+LD_LIBRARY_PATH="$here/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" KUSARI_REQUIRE_GPU=1 KUSARI_REQUIRE_NVRTC=1 \
+    "$here/tests/KusariPackageTests.xctest" --testing-library swift-testing --filter KusariCUDATests || status=1
+
+echo "== 3. training throughput on the GPU, Kusari beside PyTorch"
+"$python" "$here/Benchmarks/side_by_side.py" --kusari "$here/kusari" --python "$python" --device cuda --threads 16 \
+    || status=1
+
+exit $status
