@@ -43,6 +43,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
     parser.add_argument("--seconds", type=float, default=10.0,
                         help="timed seconds per model and framework (default 10)")
+    parser.add_argument("--amp", action="store_true",
+                        help="mixed precision: PyTorch under torch.autocast (bfloat16); Kusari has no "
+                             "--amp yet, so its column stays empty")
     parser.add_argument("--skip-kusari", action="store_true", help="run PyTorch only")
     parser.add_argument("--skip-pytorch", action="store_true", help="run Kusari only")
     return parser.parse_args()
@@ -107,17 +110,18 @@ def main() -> None:
     rows = []
     for model in models:
         kusari = None
-        if not args.skip_kusari:
+        if not args.skip_kusari and not args.amp:
             kusari = run_json("kusari", [args.kusari, "bench", "train", model, "--threads",
                                          str(args.threads), "--json", "--device", args.device,
                                          "--seconds", seconds_text(args.seconds)], env)
         pytorch = None
         if not args.skip_pytorch:
-            pytorch = run_json("pytorch", [args.python, str(PYTORCH_SCRIPT), model] + common, env)
+            pytorch = run_json("pytorch", [args.python, str(PYTORCH_SCRIPT), model] + common
+                               + (["--amp"] if args.amp else []), env)
         rows.append((model, kusari, pytorch))
 
     print()
-    print(f"Training throughput, {args.device}, {args.threads} threads, "
+    print(f"Training throughput, {args.device}{' AMP (bfloat16)' if args.amp else ''}, {args.threads} threads, "
           f"~{seconds_text(args.seconds)} s timed per run (images/s, higher is better)")
     print()
     print("| model | batch | params (kusari / pytorch) | Kusari img/s | PyTorch img/s "
