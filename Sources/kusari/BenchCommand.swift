@@ -26,7 +26,7 @@ struct BenchTrainCommand: ParsableCommand {
 
     func run() throws {
         guard let target = Device(parsing: device) else { throw ValidationError("unknown device '\(device)'") }
-        guard target == .cpu else { throw ValidationError("device \(target) is not available: this build has no GPU backend") }
+        try requireComputeDevice(target)
         if let threads { Threading.threadCount = threads }
         let result = TrainingBenchmark(model: model, batchSize: batch ?? model.seedBatchSize)
             .run(warmup: warmup, seconds: seconds)

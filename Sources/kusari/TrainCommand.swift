@@ -14,7 +14,7 @@ struct TrainCommand: ParsableCommand {
 
     @Argument(help: "The recipe to train (default shapes-cnn).") var recipe = "shapes-cnn"
     @Option(help: "Folder holding the datasets, as their archives extract.") var dataDir = "../shared/datasets"
-    @Option(help: "Device: cpu (or cuda:N when a GPU backend is present).") var device = "cpu"
+    @Option(help: "Device: cpu, or cuda / cuda:N once the GPU ops are wired in.") var device = "cpu"
     @Option(name: [.customShort("g"), .long], help: "Chainer-style GPU id (-1 = CPU).") var gpu: Int?
     @Option(name: [.customShort("e"), .long], help: "Epochs (default: the seed's).") var epochs: Double?
     @Option(name: [.customShort("b"), .long], help: "Mini-batch size (default: the seed's).") var batchSize: Int?
@@ -34,7 +34,7 @@ struct TrainCommand: ParsableCommand {
         }
         let target = gpu.map { $0 < 0 ? Device.cpu : .cuda($0) } ?? Device(parsing: device)
         guard let target else { throw ValidationError("unknown device '\(device)'") }
-        guard target == .cpu else { throw ValidationError("device \(target) is not available: this build has no GPU backend") }
+        try requireComputeDevice(target)
         if let threads { Threading.threadCount = threads }
         Generator.default.manualSeed(seed)
         var options = TrainingOptions(dataDirectory: URL(fileURLWithPath: dataDir), out: URL(fileURLWithPath: out))

@@ -256,3 +256,20 @@ func bfloat16Bits(_ value: Float) -> UInt16 {
     if value.isNaN { return UInt16(truncatingIfNeeded: bits >> 16) | 0x40 }
     return UInt16(truncatingIfNeeded: (bits &+ 0x7fff &+ ((bits >> 16) & 1)) >> 16)
 }
+
+/// Tensors moved to the GPU through the core's `to(device:)` come back unchanged.
+struct CUDABackendTests {
+    @Test func tensorsRoundTripThroughTheGPU() throws {
+        guard let gpu = GPU.orSkip("the tensor round trip through CUDABackend") else { return }
+        let backend = CUDABackend(context: gpu.context)
+        DeviceBackends.register(backend)
+        let x = Tensor.normal([3, 1000], generator: Generator(seed: 11))
+        let onGPU = try x.transpose().to(device: backend.device)
+        #expect(onGPU.device == backend.device && onGPU.shape == [1000, 3])
+        let back = try onGPU.to(device: .cpu)
+        #expect(back.scalars == x.transpose().contiguous().scalars)
+        let before = gpu.context.allocator.statistics.allocatedBytes
+        _ = try Tensor.zeros([256]).to(device: backend.device)
+        #expect(gpu.context.allocator.statistics.allocatedBytes == before)
+    }
+}

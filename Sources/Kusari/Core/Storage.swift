@@ -16,12 +16,27 @@ public final class Storage: @unchecked Sendable {
     private var blockSize: Int
     /// The oneDNN layout of the data, or `nil` for plain row-major data.
     public private(set) var blockedLayout: MemoryDescriptor?
+    /// Where the buffer lives: host memory, or a GPU's memory owned by ``backend``.
+    public let device: Device
+    /// The backend that allocated device memory (`nil` for host memory).
+    private let backend: (any DeviceBackend)?
     private let lock = NSLock()
 
-    /// Allocates an uninitialised buffer of `byteCount` bytes.
+    /// Allocates an uninitialised host buffer of `byteCount` bytes.
     public init(byteCount: Int) {
         self.byteCount = byteCount
         (data, blockSize) = HostAllocator.allocate(byteCount)
+        device = .cpu
+        backend = nil
+    }
+
+    /// Allocates an uninitialised buffer of `byteCount` bytes on `backend`'s device.
+    public init(byteCount: Int, on backend: any DeviceBackend) throws {
+        self.byteCount = byteCount
+        data = try backend.allocate(byteCount: Swift.max(byteCount, 1))
+        blockSize = Swift.max(byteCount, 1)
+        device = backend.device
+        self.backend = backend
     }
 
     /// Allocates a buffer holding data in the oneDNN layout `layout`.
@@ -29,9 +44,13 @@ public final class Storage: @unchecked Sendable {
         self.byteCount = layout.byteSize
         (data, blockSize) = HostAllocator.allocate(layout.byteSize)
         self.blockedLayout = layout.isPlainRowMajor ? nil : layout
+        device = .cpu
+        backend = nil
     }
 
-    deinit { HostAllocator.release(data, size: blockSize) }
+    deinit {
+        if let backend { backend.free(data, byteCount: blockSize) } else { HostAllocator.release(data, size: blockSize) }
+    }
 
     /// Reorders blocked data into plain row-major order (no-op when already plain).
     public func makePlain() {

@@ -1,12 +1,30 @@
 extension Tensor {
-    /// This tensor on `target`. CPU tensors stay as they are; this build has no GPU backend, so
-    /// asking for `cuda` throws a clear error instead of silently running on the CPU.
+    /// This tensor's values on `target`: the tensor itself when it is already there, otherwise a
+    /// new contiguous tensor (a leaf, cut off from the autodiff graph) copied through the
+    /// registered ``DeviceBackend``. Moving between two GPUs goes through host memory.
+    ///
+    /// - Throws: ``KusariError/unsupportedDevice(_:)`` when no backend serves `target` (no GPU, or
+    ///   the GPU backend was not installed), or the backend's error when a copy fails.
     public func to(device target: Device) throws -> Tensor {
-        switch target {
-        case .cpu:
-            return self
-        case .cuda(let index):
-            throw KusariError.unsupportedDevice("cuda:\(index) requested, but this build of Kusari has no GPU backend")
+        guard target != device else { return self }
+        let host: Tensor
+        if let source = DeviceBackends.backend(for: device) {
+            host = Tensor(uninitializedShape: shape, dtype: dtype)
+            // Device tensors are created contiguous and views of them keep their storage's layout.
+            require(isContiguous, "to(device:) from \(device) needs a contiguous tensor")
+            try source.copy(fromDevice: storage.data + offset * dtype.byteSize, toHost: host.rawData,
+                            byteCount: count * dtype.byteSize)
+        } else {
+            host = detach().contiguous()
         }
+        guard target != .cpu else { return host }
+        guard let backend = DeviceBackends.backend(for: target) else {
+            throw KusariError.unsupportedDevice("\(target) requested, but no GPU backend serves it "
+                                                + "(see `kusari info` for the GPUs and CUDA libraries found)")
+        }
+        let byteCount = count * dtype.byteSize
+        let storage = try Storage(byteCount: byteCount, on: backend)
+        try backend.copy(fromHost: host.rawData, toDevice: storage.data, byteCount: byteCount)
+        return Tensor(storage: storage, shape: shape, dtype: dtype)
     }
 }

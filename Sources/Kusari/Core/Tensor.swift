@@ -15,8 +15,8 @@ public final class Tensor: @unchecked Sendable {
     public let offset: Int
     /// Element type.
     public let dtype: DType
-    /// Where the data lives.
-    public let device: Device
+    /// Where the data lives (its storage's device).
+    public var device: Device { storage.device }
 
     /// Whether gradients flow to this tensor. Setting it is only meaningful on leaves.
     public var requiresGrad: Bool
@@ -26,13 +26,12 @@ public final class Tensor: @unchecked Sendable {
     var gradNode: GradNode?
 
     init(storage: Storage, shape: [Int], strides: [Int]? = nil, offset: Int = 0, dtype: DType,
-         device: Device = .cpu, requiresGrad: Bool = false) {
+         requiresGrad: Bool = false) {
         self.storage = storage
         self.shape = shape
         self.strides = strides ?? Shape.contiguousStrides(shape)
         self.offset = offset
         self.dtype = dtype
-        self.device = device
         self.requiresGrad = requiresGrad
     }
 
@@ -61,7 +60,7 @@ public final class Tensor: @unchecked Sendable {
 
     /// A tensor sharing this one's data, cut off from the autodiff graph.
     public func detach() -> Tensor {
-        Tensor(storage: storage, shape: shape, strides: strides, offset: offset, dtype: dtype, device: device)
+        Tensor(storage: storage, shape: shape, strides: strides, offset: offset, dtype: dtype)
     }
 
     /// Marks this leaf as requiring gradients and returns it (builder style).
@@ -74,9 +73,18 @@ public final class Tensor: @unchecked Sendable {
     /// Clears the accumulated gradient.
     public func zeroGrad() { grad = nil }
 
-    /// Typed pointer to the first element; the tensor must be plain (see ``contiguous()``).
+    /// Typed pointer to the first element; the tensor must be plain (see ``contiguous()``) and in
+    /// host memory.
     func pointer<T>(as type: T.Type) -> UnsafeMutablePointer<T> {
-        storage.data.assumingMemoryBound(to: T.self).advanced(by: offset)
+        rawData.assumingMemoryBound(to: T.self)
+    }
+
+    /// Host address of the first element. Device tensors stop here with a clear message: the
+    /// CPU kernels cannot read GPU memory.
+    var rawData: UnsafeMutableRawPointer {
+        require(storage.device == .cpu, "this operation runs on the CPU, but the tensor is on \(storage.device); "
+                + "GPU versions of the ops are not available yet, move it with .to(device: .cpu)")
+        return storage.data + offset * dtype.byteSize
     }
 
     /// Float pointer to the first element of a plain tensor.

@@ -1,9 +1,6 @@
 import CDNNL
 
 extension Tensor {
-    /// Address of the first element.
-    var rawData: UnsafeMutableRawPointer { storage.data + offset * dtype.byteSize }
-
     /// The layout this tensor's data is in, read with logical `dims` (default: its shape).
     /// Plain strided views are first made dense.
     func currentLayout(dims: [Int]? = nil) -> (layout: MemoryDescriptor, tensor: Tensor) {

@@ -19,7 +19,7 @@ extension Tensor {
         let source = detach().contiguous()
         let outer = Shape.count(Array(shape[..<axis]))
         let innerBytes = Shape.count(Array(shape[(axis + 1)...])) * dtype.byteSize
-        let src = source.storage.data + source.offset * dtype.byteSize, dst = result.storage.data
+        let src = source.rawData, dst = result.rawData
         let ids = index.pointer(as: Int64.self)
         withExtendedLifetime((source, index)) {
             Threading.parallelFor(outer * k, grain: Swift.max(1, (1 << 16) / Swift.max(innerBytes, 1))) { start, end in

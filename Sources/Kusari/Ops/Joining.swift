@@ -26,8 +26,8 @@ extension Tensor {
         var segmentStarts = [0]
         for bytes in segmentBytes { segmentStarts.append(segmentStarts.last! + bytes) }
         let rowBytes = segmentStarts.last!
-        let pointers = sources.map { UnsafeRawPointer($0.storage.data + $0.offset * $0.dtype.byteSize) }
-        let destination = result.storage.data
+        let pointers = sources.map { UnsafeRawPointer($0.rawData) }
+        let destination = result.rawData
         withExtendedLifetime(sources) {
             Threading.parallelFor(rows * rowBytes, grain: 1 << 18) { start, end in
                 var position = start

@@ -14,7 +14,7 @@ extension Tensor {
     func reshapeRaw(_ newShape: [Int]) -> Tensor {
         let target = inferShape(newShape)
         let dense = isContiguous ? self : contiguousCopy().detach()
-        return Tensor(storage: dense.storage, shape: target, offset: dense.offset, dtype: dtype, device: device)
+        return Tensor(storage: dense.storage, shape: target, offset: dense.offset, dtype: dtype)
     }
 
     private func inferShape(_ newShape: [Int]) -> [Int] {
@@ -42,7 +42,7 @@ extension Tensor {
         let source = storage.blockedLayout == nil ? self : contiguous()
         let result = Tensor(storage: source.storage, shape: target,
                             strides: Shape.broadcastStrides(shape: source.shape, strides: source.strides, to: target),
-                            offset: source.offset, dtype: dtype, device: device)
+                            offset: source.offset, dtype: dtype)
         let inputShape = shape
         return Tensor.record("expand", result, inputs: [self]) { [$0.sumToShape(inputShape)] }
     }
@@ -53,7 +53,7 @@ extension Tensor {
         require(order.sorted() == Array(0..<rank), "permute order \(order) is not a permutation of 0..<\(rank)")
         let source = storage.blockedLayout == nil ? self : contiguous()
         let result = Tensor(storage: source.storage, shape: order.map { shape[$0] }, strides: order.map { source.strides[$0] },
-                            offset: source.offset, dtype: dtype, device: device)
+                            offset: source.offset, dtype: dtype)
         var inverse = [Int](repeating: 0, count: rank)
         for (i, axis) in order.enumerated() { inverse[axis] = i }
         return Tensor.record("permute", result, inputs: [self]) { [$0.permute(inverse)] }
@@ -80,7 +80,7 @@ extension Tensor {
         newShape[axis] = length
         newStrides[axis] *= step
         let result = Tensor(storage: source.storage, shape: newShape, strides: newStrides,
-                            offset: source.offset + from * source.strides[axis], dtype: dtype, device: device)
+                            offset: source.offset + from * source.strides[axis], dtype: dtype)
         let inputShape = shape
         return Tensor.record("slice", result, inputs: [self]) { grad in
             let full = Tensor.zeros(inputShape)
