@@ -60,7 +60,8 @@ public struct SavedModel {
         let setup = try recipe.makeSetup(options)
         try setup.model.load(from: url)
         let source = test ? setup.test ?? setup.validation : setup.validation
-        return TestResult(try Evaluator(source: source, model: setup.model, prefix: test ? "test" : "validation").evaluate())
+        let prefix = test ? "test" : "validation"
+        return TestResult(try Evaluator(source: source, model: setup.model, prefix: prefix).evaluate(), prefix: prefix)
     }
 
     /// The `k` most probable classes of each image file (PNG or JPEG, any size: resized to the

@@ -68,7 +68,7 @@ public struct TrainingRun {
         }
         if let test = setup.test {
             let result = try Evaluator(source: test, model: setup.model, prefix: "test").evaluate()
-            output.write(TestResult(result).line + "\n")
+            output.write(TestResult(result, prefix: "test").line + "\n")
         }
     }
 }
@@ -80,11 +80,10 @@ public struct TestResult {
     public let accuracy: Double
 
     /// Reads `prefix/main/loss` and `prefix/main/accuracy` from an evaluator's result.
-    public init(_ observation: Observation) {
-        let key = observation.keys.first { $0.hasSuffix("/main/accuracy") } ?? "validation/main/accuracy"
-        prefix = String(key.dropLast("/main/accuracy".count))
+    public init(_ observation: Observation, prefix: String) {
+        self.prefix = prefix
         loss = observation[prefix + "/main/loss"] ?? .nan
-        accuracy = observation[key] ?? .nan
+        accuracy = observation[prefix + "/main/accuracy"] ?? .nan
     }
 
     /// `test: loss 0.8123, accuracy 73.45 %`.

@@ -32,21 +32,16 @@ public final class ConvTranspose2d: Module, UnaryLayer {
     public var kernelSize: IntPair { IntPair(W.shape[2], W.shape[3]) }
 
     /// A layer with freshly initialised, trainable filters.
-    public init(_ inChannels: Int, _ outChannels: Int, kernelSize: IntPair, stride: IntPair = 1, padding: IntPair = 0,
+    public convenience init(_ inChannels: Int, _ outChannels: Int, kernelSize: IntPair, stride: IntPair = 1, padding: IntPair = 0,
                 outputSize: [Int]? = nil, dilation: IntPair = 1, groups: Int = 1, bias: Bool = true,
                 initializer: Initializer = .lecunNormal, biasInitializer: Initializer = .zeros,
                 generator: Generator = .default) {
         precondition(groups > 0 && inChannels % groups == 0 && outChannels % groups == 0,
                      "ConvTranspose2d: channels \(inChannels)→\(outChannels) are not divisible by groups \(groups)")
-        W = makeParameter([inChannels, outChannels / groups, kernelSize.height, kernelSize.width], initializer,
-                          generator: generator)
-        b = bias ? makeParameter([outChannels], biasInitializer, generator: generator) : nil
-        self.stride = stride
-        self.padding = padding
-        self.outputSize = outputSize
-        self.dilation = dilation
-        self.groups = groups
-        super.init()
+        self.init(weight: makeParameter([inChannels, outChannels / groups, kernelSize.height, kernelSize.width],
+                                        initializer, generator: generator),
+                  bias: bias ? makeParameter([outChannels], biasInitializer, generator: generator) : nil,
+                  stride: stride, padding: padding, outputSize: outputSize, dilation: dilation, groups: groups)
     }
 
     /// A layer around given filters and bias (their `requiresGrad` decides whether they train).

@@ -29,7 +29,7 @@ struct CIFAR10Tests {
         try DataFixtures.write(Array(names.joined(separator: "\n").utf8), to: meta)
         #expect(try CIFAR10.load(directory: directory, split: .test).classNames == names)
         try DataFixtures.write(Array("a\nb\n".utf8), to: meta)
-        let error = DataFixtures.error { _ = try CIFAR10.load(directory: directory, split: .test) }
+        let error = caughtDatasetError { _ = try CIFAR10.load(directory: directory, split: .test) }
         #expect(error?.file == meta.path)
         #expect(error?.message.contains("expected 10 class names") == true)
     }
@@ -41,7 +41,7 @@ struct CIFAR10Tests {
         let batch = directory.appendingPathComponent("cifar-10-batches-bin/data_batch_3.bin")
         let bytes = [UInt8](try Data(contentsOf: batch))
         try DataFixtures.write(Array(bytes.dropLast(5)), to: batch)
-        let error = DataFixtures.error { _ = try CIFAR10.load(directory: directory, split: .train) }
+        let error = caughtDatasetError { _ = try CIFAR10.load(directory: directory, split: .train) }
         #expect(error?.file == batch.path)
         #expect(error?.location == "byte offset 3073")
         #expect(error?.message.contains("not a whole number of 3073-byte records") == true)
@@ -55,7 +55,7 @@ struct CIFAR10Tests {
         var bytes = [UInt8](try Data(contentsOf: test))
         bytes[2 * 3073] = 10
         try DataFixtures.write(bytes, to: test)
-        let error = DataFixtures.error { _ = try CIFAR10.load(directory: directory, split: .test) }
+        let error = caughtDatasetError { _ = try CIFAR10.load(directory: directory, split: .test) }
         #expect(error?.file == test.path)
         #expect(error?.location == "record 2 (byte offset 6146)")
         #expect(error?.message == "label 10 is out of range 0..<10")
@@ -64,7 +64,7 @@ struct CIFAR10Tests {
     @Test func missingDataSaysWhatWasExpected() throws {
         let directory = try DataFixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let error = DataFixtures.error { _ = try CIFAR10.load(directory: directory, split: .train) }
+        let error = caughtDatasetError { _ = try CIFAR10.load(directory: directory, split: .train) }
         #expect(error?.file == directory.path)
         #expect(error?.message.contains("cifar-10-batches-bin") == true)
         #expect(error?.message.contains("kusari data download cifar10") == true)
@@ -119,14 +119,14 @@ struct CIFAR100Tests {
         bytes[1 * 3074] = 25
         try DataFixtures.write(bytes, to: train)
         // Both labels are checked, whichever one is used.
-        let error = DataFixtures.error { _ = try CIFAR100.load(directory: directory, split: .train, labels: .fine) }
+        let error = caughtDatasetError { _ = try CIFAR100.load(directory: directory, split: .train, labels: .fine) }
         #expect(error?.file == train.path)
         #expect(error?.location == "record 1 (byte offset 3074)")
         #expect(error?.message == "coarse label 25 is out of range 0..<20")
 
         let test = directory.appendingPathComponent("cifar-100-binary/test.bin")
         try DataFixtures.write(Array([UInt8](try Data(contentsOf: test)).dropLast(3073)), to: test)
-        let partial = DataFixtures.error { _ = try CIFAR100.load(directory: directory, split: .test) }
+        let partial = caughtDatasetError { _ = try CIFAR100.load(directory: directory, split: .test) }
         #expect(partial?.location == "byte offset 6148")
         #expect(partial?.message.contains("3074-byte records") == true)
     }

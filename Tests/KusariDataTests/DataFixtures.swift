@@ -19,17 +19,6 @@ enum DataFixtures {
         try Data(bytes).write(to: url)
     }
 
-    /// The DatasetError thrown by `body`, or nil when it throws nothing (or something else).
-    static func error(_ body: () throws -> Void) -> DatasetError? {
-        do {
-            try body()
-            return nil
-        } catch let error as DatasetError {
-            return error
-        } catch {
-            return nil
-        }
-    }
 
     /// Deterministic pseudo-random bytes (a simple LCG; fixtures only).
     static func bytes(_ count: Int, seed: UInt32) -> [UInt8] {

@@ -119,7 +119,7 @@ struct DownloaderTests {
         let fake = try FakeMirror()
         defer { fake.remove() }
         let catalog = fake.catalog(changing: name) { $0.files[$0.files.count - 1].md5 = String(repeating: "0", count: 32) }
-        let error = DataFixtures.error { try Downloader(catalog: catalog).download(name, to: fake.data) }
+        let error = caughtDatasetError { try Downloader(catalog: catalog).download(name, to: fake.data) }
         let file = catalog.datasets.first { $0.name == name }!.files.last!.name
         #expect(error?.file.hasSuffix(file) == true)
         #expect(error?.file.hasPrefix("file://") == true)
@@ -133,7 +133,7 @@ struct DownloaderTests {
         let fake = try FakeMirror()
         defer { fake.remove() }
         try FileManager.default.removeItem(at: fake.mirror.appendingPathComponent("mnist/t10k-images-idx3-ubyte.gz"))
-        let error = DataFixtures.error { try Downloader(catalog: fake.catalog).download("mnist", to: fake.data) }
+        let error = caughtDatasetError { try Downloader(catalog: fake.catalog).download("mnist", to: fake.data) }
         #expect(error?.file.hasSuffix("t10k-images-idx3-ubyte.gz") == true)
         #expect(error?.location == "download")
         #expect(DataFixtures.listing(fake.data) == [])
@@ -143,10 +143,10 @@ struct DownloaderTests {
         let fake = try FakeMirror()
         defer { fake.remove() }
         let wrongSize = fake.catalog(changing: "cifar10") { $0.contents[1].size = 1 }
-        let sizeError = DataFixtures.error { try Downloader(catalog: wrongSize).download("cifar10", to: fake.data) }
+        let sizeError = caughtDatasetError { try Downloader(catalog: wrongSize).download("cifar10", to: fake.data) }
         #expect(sizeError?.message.contains("data_batch_1.bin: 6146 bytes, expected 1") == true)
         let wrongFolder = fake.catalog(changing: "cifar10") { $0.folder = "cifar-10-py" }
-        let folderError = DataFixtures.error { try Downloader(catalog: wrongFolder).download("cifar10", to: fake.data) }
+        let folderError = caughtDatasetError { try Downloader(catalog: wrongFolder).download("cifar10", to: fake.data) }
         #expect(folderError?.message.contains("a folder cifar-10-py/") == true)
         #expect(DataFixtures.listing(fake.data) == [])
     }
@@ -191,7 +191,7 @@ struct DownloaderTests {
     }
 
     @Test func unknownNamesListTheCatalogue() {
-        let error = DataFixtures.error { _ = try DatasetCatalog.official.descriptor(named: "imagenet") }
+        let error = caughtDatasetError { _ = try DatasetCatalog.official.descriptor(named: "imagenet") }
         #expect(error?.file == "imagenet")
         #expect(error?.message.contains("mnist, fashion-mnist, cifar10, cifar100, svhn") == true)
         #expect((try? DatasetCatalog.official.descriptor(named: "Fashion_MNIST").name) == "fashion-mnist")

@@ -35,7 +35,7 @@ struct GzipTests {
     }
 
     @Test func rejectsDataThatIsNotGzip() {
-        let error = DataFixtures.error { _ = try Gzip.decompress(Array("hello".utf8), file: "notes.txt.gz") }
+        let error = caughtDatasetError { _ = try Gzip.decompress(Array("hello".utf8), file: "notes.txt.gz") }
         #expect(error?.file == "notes.txt.gz")
         #expect(error?.description.contains("gzip magic") == true)
         #expect(error?.description.contains("68 65") == true)  // "he"
@@ -43,7 +43,7 @@ struct GzipTests {
 
     @Test func reportsTruncatedData() {
         let compressed = Gzip.compress(DataFixtures.bytes(50_000, seed: 9))
-        let error = DataFixtures.error { _ = try Gzip.decompress(Array(compressed.prefix(compressed.count / 2)), file: "half.gz") }
+        let error = caughtDatasetError { _ = try Gzip.decompress(Array(compressed.prefix(compressed.count / 2)), file: "half.gz") }
         #expect(error?.file == "half.gz")
         #expect(error?.description.contains("truncated") == true)
         #expect(error?.location.contains("compressed byte offset") == true)
@@ -54,19 +54,19 @@ struct GzipTests {
         // A damaged trailer (CRC-32 of the content) must be caught.
         var badTrailer = compressed
         badTrailer[badTrailer.count - 6] ^= 0xFF
-        let crcError = DataFixtures.error { _ = try Gzip.decompress(badTrailer, file: "crc.gz") }
+        let crcError = caughtDatasetError { _ = try Gzip.decompress(badTrailer, file: "crc.gz") }
         #expect(crcError?.description.contains("corrupt gzip data") == true)
         #expect(crcError?.file == "crc.gz")
         // Damaged deflate data: an invalid block type.
         compressed[10] = 0xFF
-        let dataError = DataFixtures.error { _ = try Gzip.decompress(compressed, file: "bad.gz") }
+        let dataError = caughtDatasetError { _ = try Gzip.decompress(compressed, file: "bad.gz") }
         #expect(dataError?.description.contains("corrupt gzip data") == true)
         #expect(dataError?.location.contains("compressed byte offset") == true)
     }
 
     @Test func rejectsGarbageAfterTheStream() {
         let data = Gzip.compress(Array("payload".utf8)) + Array("junk".utf8)
-        let error = DataFixtures.error { _ = try Gzip.decompress(data, file: "junk.gz") }
+        let error = caughtDatasetError { _ = try Gzip.decompress(data, file: "junk.gz") }
         #expect(error?.description.contains("after the end of the gzip stream") == true)
     }
 }
@@ -134,7 +134,7 @@ struct TarTests {
         try DataFixtures.write(Tar.archive([Tar.Member(path: "dataset/ok.txt", contents: [1]),
                                             Tar.Member(path: path, contents: [6, 6, 6])]), to: archive)
         let target = directory.appendingPathComponent("box/out")
-        let error = DataFixtures.error { try Tar.extract(archive: archive, to: target) }
+        let error = caughtDatasetError { try Tar.extract(archive: archive, to: target) }
         #expect(error?.file == archive.path)
         #expect(error?.description.contains("escape the target directory") == true)
         #expect(error?.location.contains("header at byte offset 1024") == true)
@@ -151,7 +151,7 @@ struct TarTests {
         tar[512 + 3] ^= 0x20
         let corrupt = directory.appendingPathComponent("corrupt.tar")
         try DataFixtures.write(tar, to: corrupt)
-        let checksumError = DataFixtures.error { _ = try Tar.members(of: corrupt) }
+        let checksumError = caughtDatasetError { _ = try Tar.members(of: corrupt) }
         #expect(checksumError?.file == corrupt.path)
         #expect(checksumError?.location == "header at byte offset 512")
         #expect(checksumError?.description.contains("check sum") == true)
@@ -160,7 +160,7 @@ struct TarTests {
         let truncated = directory.appendingPathComponent("truncated.tar.gz")
         try DataFixtures.write(Gzip.compress(Array(Tar.archive(Self.members).prefix(1024 + 600))), to: truncated)
         let target = directory.appendingPathComponent("out")
-        let truncatedError = DataFixtures.error { try Tar.extract(archive: truncated, to: target) }
+        let truncatedError = caughtDatasetError { try Tar.extract(archive: truncated, to: target) }
         #expect(truncatedError?.description.contains("truncated archive") == true)
         #expect(truncatedError?.description.contains("byte offset 1024") == true)
         #expect(!FileManager.default.fileExists(atPath: target.path))
@@ -169,7 +169,7 @@ struct TarTests {
         // Not a tar file at all.
         let text = directory.appendingPathComponent("text.tar")
         try DataFixtures.write(Array(String(repeating: "not a tar file\n", count: 100).utf8), to: text)
-        let textError = DataFixtures.error { _ = try Tar.members(of: text) }
+        let textError = caughtDatasetError { _ = try Tar.members(of: text) }
         #expect(textError?.location == "header at byte offset 0")
     }
 }

@@ -44,7 +44,7 @@ struct MNISTTests {
     @Test func missingFilesSayHowToDownload() throws {
         let directory = try DataFixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let error = DataFixtures.error { _ = try MNIST.load(directory: directory, split: .train) }
+        let error = caughtDatasetError { _ = try MNIST.load(directory: directory, split: .train) }
         #expect(error?.file.hasSuffix("train-images-idx3-ubyte.gz") == true)
         #expect(error?.description.contains("kusari data download mnist") == true)
     }
@@ -57,7 +57,7 @@ struct MNISTTests {
         // Swap the files' roles: a label file where the images should be.
         let images = directory.appendingPathComponent("train-images-idx3-ubyte.gz")
         try DataFixtures.write(Gzip.compress(IDX.encode(dimensions: [3], bytes: split.labels)), to: images)
-        let error = DataFixtures.error { _ = try MNIST.load(directory: directory, split: .train) }
+        let error = caughtDatasetError { _ = try MNIST.load(directory: directory, split: .train) }
         #expect(error?.file == images.path)
         #expect(error?.location == "byte offset 0 (magic number)")
         #expect(error?.message.contains("expected 2051") == true)
@@ -71,7 +71,7 @@ struct MNISTTests {
         try DataFixtures.writeIDX(split, prefix: "train", to: directory, gzip: false)
         let labels = directory.appendingPathComponent("train-labels-idx1-ubyte")
         try DataFixtures.write(IDX.encode(dimensions: [3], bytes: Array(split.labels.prefix(3))), to: labels)
-        let error = DataFixtures.error { _ = try MNIST.load(directory: directory, split: .train) }
+        let error = caughtDatasetError { _ = try MNIST.load(directory: directory, split: .train) }
         #expect(error?.file == labels.path)
         #expect(error?.location.contains("item count") == true)
         #expect(error?.message.contains("3 labels") == true)
@@ -88,7 +88,7 @@ struct MNISTTests {
 
         // Valid gzip of a short IDX file: the data is truncated.
         try DataFixtures.write(Gzip.compress(Array(full.dropLast(100))), to: images)
-        let short = DataFixtures.error { _ = try MNIST.load(directory: directory, split: .test) }
+        let short = caughtDatasetError { _ = try MNIST.load(directory: directory, split: .test) }
         #expect(short?.file == images.path)
         #expect(short?.location == "byte offset 16 (data)")
         #expect(short?.message.contains("expected 3136 data bytes for dimensions 4x28x28, found 3036") == true)
@@ -96,13 +96,13 @@ struct MNISTTests {
         // The gzip file itself cut short.
         let compressed = Gzip.compress(full)
         try DataFixtures.write(Array(compressed.prefix(compressed.count - 20)), to: images)
-        let cut = DataFixtures.error { _ = try MNIST.load(directory: directory, split: .test) }
+        let cut = caughtDatasetError { _ = try MNIST.load(directory: directory, split: .test) }
         #expect(cut?.file == images.path)
         #expect(cut?.message.contains("truncated gzip data") == true)
 
         // Header cut inside the dimensions.
         try DataFixtures.write(Array(full.prefix(10)), to: images)
-        let header = DataFixtures.error { _ = try MNIST.load(directory: directory, split: .test) }
+        let header = caughtDatasetError { _ = try MNIST.load(directory: directory, split: .test) }
         #expect(header?.location == "byte offset 4 (dimensions)")
     }
 
@@ -112,7 +112,7 @@ struct MNISTTests {
         var split = DataFixtures.idxSplit(count: 5, seed: 8)
         split.labels[2] = 10
         try DataFixtures.writeIDX(split, prefix: "train", to: directory, gzip: true)
-        let error = DataFixtures.error { _ = try MNIST.load(directory: directory, split: .train) }
+        let error = caughtDatasetError { _ = try MNIST.load(directory: directory, split: .train) }
         #expect(error?.file.hasSuffix("train-labels-idx1-ubyte.gz") == true)
         #expect(error?.location == "label 2 (byte offset 10)")
         #expect(error?.message.contains("out of range 0..<10") == true)
