@@ -1,25 +1,78 @@
+import Foundation
 import Kusari
 
 /// A GPU serving the core as its ``Kusari/DeviceBackend``: tensor storage comes from the
 /// context's caching allocator, and copies run on its stream (synchronously, so the host data may
 /// be reused as soon as a copy returns). ``install(ordinal:)`` registers it, after which
-/// `tensor.to(device: .cuda(ordinal))` works.
+/// `tensor.to(device: .cuda(ordinal))` works and ops on its tensors run on the GPU: the
+/// project's NVRTC kernels, cuBLAS for matrix products and cuDNN for convolution, batch
+/// normalisation and LRN, all queued on the context's stream.
 public final class CUDABackend: DeviceBackend, @unchecked Sendable {
     /// The GPU's context (driver, stream, allocator).
     public let context: CUDAContext
-
-    /// Wraps an open context; see ``install(ordinal:)`` to also register it.
-    public init(context: CUDAContext) {
-        self.context = context
+    /// The project's kernels, compiled for this GPU.
+    public let kernels: KernelLibrary
+    /// Restricts cuDNN to deterministic algorithms and scatter-adds to the sorted kernel, so two
+    /// runs from the same seed give identical weights (`--deterministic`).
+    public var deterministic = false
+    /// Lets cuBLAS and cuDNN use TF32 tensor cores for float32 products (off by default: results
+    /// then differ from the CPU by about 1e-3 relative).
+    public var allowsTF32 = false {
+        didSet { cachedBLAS = nil }
     }
 
-    /// Opens GPU `ordinal` and registers it with ``Kusari/DeviceBackends``.
-    /// - Throws: ``CUDAError`` when there is no driver or no such GPU.
+    private let lock = NSLock()
+    private var cachedBLAS: CUBLASHandle?
+    private var cachedDNN: CUDNNHandle?
+
+    /// Wraps an open context whose kernels come from `kernels`; see ``install(ordinal:)`` to also
+    /// register it.
+    public init(context: CUDAContext, kernels: KernelLibrary) {
+        self.context = context
+        self.kernels = kernels
+    }
+
+    /// Opens GPU `ordinal`, loads NVRTC for its kernels and registers it with
+    /// ``Kusari/DeviceBackends``.
+    /// - Throws: ``CUDAError`` when there is no driver, no such GPU or no NVRTC.
     @discardableResult
     public static func install(ordinal: Int = 0) throws -> CUDABackend {
-        let backend = CUDABackend(context: try CUDAContext(ordinal: ordinal))
+        let context = try CUDAContext(ordinal: ordinal)
+        let kernels = try KernelLibrary(nvrtc: NVRTC.load(), target: .device(context.device))
+        let backend = CUDABackend(context: context, kernels: kernels)
         DeviceBackends.register(backend)
         return backend
+    }
+
+    /// The cuBLAS handle on this context's stream, created on first use (again after
+    /// ``allowsTF32`` changes).
+    func blas() throws -> CUBLASHandle {
+        lock.lock(); defer { lock.unlock() }
+        if let cachedBLAS { return cachedBLAS }
+        try context.makeCurrent()
+        let handle = try CUBLASHandle(cublas: CUBLAS.load(), stream: context.stream, allowTF32: allowsTF32)
+        cachedBLAS = handle
+        return handle
+    }
+
+    /// The cuDNN handle on this context's stream, created on first use.
+    func dnn() throws -> CUDNNHandle {
+        lock.lock(); defer { lock.unlock() }
+        if let cachedDNN { return cachedDNN }
+        try context.makeCurrent()
+        let handle = try CUDNNHandle(cudnn: CUDNN.load(), stream: context.stream)
+        cachedDNN = handle
+        return handle
+    }
+
+    /// The kernel `name` of `source`, loaded into this context.
+    func kernel(_ name: String, in source: KernelSource) throws -> KernelFunction {
+        try kernels.function(name, in: source, context: context)
+    }
+
+    /// A device address as the kernels and libraries take it.
+    static func address(_ tensor: Tensor) -> CUdeviceptr {
+        CUdeviceptr(UInt(bitPattern: tensor.storage.data)) + CUdeviceptr(tensor.offset * tensor.dtype.byteSize)
     }
 
     public var device: Device { .cuda(context.device.ordinal) }

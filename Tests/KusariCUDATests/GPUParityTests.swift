@@ -261,7 +261,7 @@ func bfloat16Bits(_ value: Float) -> UInt16 {
 struct CUDABackendTests {
     @Test func tensorsRoundTripThroughTheGPU() throws {
         guard let gpu = GPU.orSkip("the tensor round trip through CUDABackend") else { return }
-        let backend = CUDABackend(context: gpu.context)
+        let backend = CUDABackend(context: gpu.context, kernels: gpu.kernels)
         DeviceBackends.register(backend)
         let x = Tensor.normal([3, 1000], generator: Generator(seed: 11))
         let onGPU = try x.transpose().to(device: backend.device)

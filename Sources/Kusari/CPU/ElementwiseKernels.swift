@@ -2,6 +2,8 @@ import Foundation
 
 /// A scalar function of two floats that the binary kernel driver specialises on.
 protocol BinaryFloatKernel {
+    /// The same operation on a GPU.
+    static var deviceOperation: BinaryOperation { get }
     static func apply(_ a: Float, _ b: Float) -> Float
     /// Whether `apply(0, 0) == 0`, so the kernel may run over blocked oneDNN buffers whose
     /// padding holds zeros.
@@ -10,34 +12,43 @@ protocol BinaryFloatKernel {
 
 /// A scalar function of one float that the unary kernel driver specialises on.
 protocol UnaryFloatKernel {
+    /// The same operation on a GPU.
+    static var deviceOperation: UnaryOperation { get }
     static func apply(_ x: Float) -> Float
 }
 
 enum AddKernel: BinaryFloatKernel {
+    static var deviceOperation: BinaryOperation { .add }
     @inline(__always) static func apply(_ a: Float, _ b: Float) -> Float { a + b }
     static var preservesZero: Bool { true }
 }
 enum SubtractKernel: BinaryFloatKernel {
+    static var deviceOperation: BinaryOperation { .sub }
     @inline(__always) static func apply(_ a: Float, _ b: Float) -> Float { a - b }
     static var preservesZero: Bool { true }
 }
 enum MultiplyKernel: BinaryFloatKernel {
+    static var deviceOperation: BinaryOperation { .mul }
     @inline(__always) static func apply(_ a: Float, _ b: Float) -> Float { a * b }
     static var preservesZero: Bool { true }
 }
 enum DivideKernel: BinaryFloatKernel {
+    static var deviceOperation: BinaryOperation { .div }
     @inline(__always) static func apply(_ a: Float, _ b: Float) -> Float { a / b }
     static var preservesZero: Bool { false }
 }
 enum MaximumKernel: BinaryFloatKernel {
+    static var deviceOperation: BinaryOperation { .maximum }
     @inline(__always) static func apply(_ a: Float, _ b: Float) -> Float { a >= b ? a : b }
     static var preservesZero: Bool { true }
 }
 enum MinimumKernel: BinaryFloatKernel {
+    static var deviceOperation: BinaryOperation { .minimum }
     @inline(__always) static func apply(_ a: Float, _ b: Float) -> Float { a <= b ? a : b }
     static var preservesZero: Bool { true }
 }
 enum PowerKernel: BinaryFloatKernel {
+    static var deviceOperation: BinaryOperation { .pow }
     @inline(__always) static func apply(_ a: Float, _ b: Float) -> Float { Foundation.pow(a, b) }
     static var preservesZero: Bool { false }
 }
@@ -48,6 +59,9 @@ enum Elementwise {
     static func binary<K: BinaryFloatKernel>(_ kernel: K.Type, _ a: Tensor, _ b: Tensor) -> Tensor {
         require(a.dtype == .float32 && b.dtype == .float32,
                 "elementwise arithmetic needs float32 tensors, got \(a.dtype) and \(b.dtype)")
+        if let operations = DeviceDispatch.operations(K.deviceOperation.rawValue, [a, b]) {
+            return onDevice(K.deviceOperation, a, b, operations)
+        }
         if K.preservesZero, a.shape == b.shape, let layout = a.storage.blockedLayout,
            b.storage.blockedLayout == layout {
             // Same blocked layout on both sides: run over the raw buffers, padding included.
@@ -109,6 +123,10 @@ enum Elementwise {
     /// `K(x)` elementwise; float32 input.
     static func unary<K: UnaryFloatKernel>(_ kernel: K.Type, _ x: Tensor) -> Tensor {
         require(x.dtype == .float32, "elementwise math needs a float32 tensor, got \(x.dtype)")
+        if let operations = DeviceDispatch.operations(K.deviceOperation.rawValue, [x]) {
+            let source = x.contiguous()
+            return DeviceDispatch.run(K.deviceOperation.rawValue) { try operations.unary(K.deviceOperation, source) }
+        }
         let source = x.contiguous()
         let result = Tensor(uninitializedShape: x.shape)
         let input = source.floats, out = result.floats
@@ -116,5 +134,16 @@ enum Elementwise {
             for i in start..<end { out[i] = K.apply(input[i]) }
         }
         return result
+    }
+
+    /// `operation(a, b)` on the device of `operations`, broadcasting; a one-element CPU operand
+    /// moves there first.
+    static func onDevice(_ operation: BinaryOperation, _ a: Tensor, _ b: Tensor,
+                         _ operations: any DeviceOperations) -> Tensor {
+        guard let shape = Shape.broadcast(a.shape, b.shape) else {
+            fatalError("Kusari: cannot broadcast shapes \(a.shape) and \(b.shape)")
+        }
+        let (x, y) = (a.onDevice(of: operations, operation.rawValue), b.onDevice(of: operations, operation.rawValue))
+        return DeviceDispatch.run(operation.rawValue) { try operations.binary(operation, x, y, shape: shape) }
     }
 }

@@ -4,7 +4,7 @@ extension Tensor {
     /// The elements in row-major order as Swift values of the tensor's dtype.
     public func toArray<T: TensorScalar>(of type: T.Type = T.self) -> [T] {
         require(T.dtype == dtype, "toArray(\(T.self)) on a \(dtype) tensor")
-        let dense = contiguous()
+        let dense = device == .cpu ? contiguous() : DeviceDispatch.run("toArray") { try to(device: .cpu) }
         return Array(UnsafeBufferPointer(start: dense.pointer(as: T.self), count: count))
     }
 
@@ -28,6 +28,14 @@ extension Tensor {
 
     /// A dense copy that shares nothing with this tensor; gradients flow through it.
     public func contiguousCopy() -> Tensor {
+        if let operations = DeviceDispatch.operations("contiguous", [self]) {
+            let result = DeviceDispatch.run("contiguous") {
+                let result = try Tensor(uninitializedShape: shape, dtype: dtype, on: operations)
+                try operations.copy(self, into: result)
+                return result
+            }
+            return Tensor.record("contiguous", result, inputs: [self]) { [$0] }
+        }
         if storage.blockedLayout != nil { storage.makePlain() }
         let result = Tensor(uninitializedShape: shape, dtype: dtype)
         switch dtype {
@@ -43,6 +51,9 @@ extension Tensor {
     public func to(_ target: DType) -> Tensor {
         if target == dtype { return self }
         let source = contiguous()
+        if let operations = DeviceDispatch.operations("to(\(target))", [self]) {
+            return DeviceDispatch.run("to(\(target))") { try operations.convert(source, to: target) }
+        }
         let result = Tensor(uninitializedShape: shape, dtype: target)
         func convert<S: TensorScalar, D: TensorScalar>(_: S.Type, _: D.Type) {
             let src = source.pointer(as: S.self), dst = result.pointer(as: D.self)
@@ -72,7 +83,12 @@ extension Tensor {
         require(source.shape == shape, "assign: shape \(source.shape) does not match \(shape)")
         require(source.dtype == dtype, "assign: dtype \(source.dtype) does not match \(dtype)")
         require(isContiguous, "assign needs a contiguous destination")
-        let dense = source.contiguous()
+        if device != .cpu {
+            let operations = DeviceDispatch.operations("assign", [self])!
+            DeviceDispatch.run("assign") { try operations.copy(source.onDevice(of: operations, "assign"), into: self) }
+            return
+        }
+        let dense = source.device == .cpu ? source.contiguous() : DeviceDispatch.run("assign") { try source.to(device: .cpu) }
         memmove(storage.data + offset * dtype.byteSize, dense.storage.data + dense.offset * dtype.byteSize,
                 count * dtype.byteSize)
     }
@@ -98,7 +114,7 @@ extension Tensor {
     /// Calls `body` with the float32 elements in row-major order (copying first if needed).
     public func withUnsafeFloats<R>(_ body: (UnsafeBufferPointer<Float>) throws -> R) rethrows -> R {
         require(dtype == .float32, "withUnsafeFloats on a \(dtype) tensor")
-        let dense = contiguous()
+        let dense = device == .cpu ? contiguous() : DeviceDispatch.run("withUnsafeFloats") { try to(device: .cpu) }
         return try body(UnsafeBufferPointer(start: dense.floats, count: count))
     }
 }

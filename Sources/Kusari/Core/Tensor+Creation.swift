@@ -36,25 +36,39 @@ extension Tensor {
         self.init([scalar], shape: [])
     }
 
-    /// A tensor of `shape` filled with `value`.
-    public static func full(_ shape: [Int], _ value: Float, dtype: DType = .float32) -> Tensor {
-        let result = Tensor(uninitializedShape: shape, dtype: dtype)
+    /// A tensor of `shape` filled with `value`, in host memory or on `device`.
+    public static func full(_ shape: [Int], _ value: Float, dtype: DType = .float32, on device: Device = .cpu) -> Tensor {
+        let result = uninitialized(shape, dtype: dtype, on: device)
         result.fill(value)
         return result
     }
 
-    /// A tensor of zeros.
-    public static func zeros(_ shape: [Int], dtype: DType = .float32) -> Tensor {
+    /// A tensor of zeros, in host memory or on `device`.
+    public static func zeros(_ shape: [Int], dtype: DType = .float32, on device: Device = .cpu) -> Tensor {
+        guard device == .cpu else { return full(shape, 0, dtype: dtype, on: device) }
         let result = Tensor(uninitializedShape: shape, dtype: dtype)
         memset(result.storage.data, 0, result.count * dtype.byteSize)
         return result
     }
 
-    /// A tensor of ones.
-    public static func ones(_ shape: [Int], dtype: DType = .float32) -> Tensor { full(shape, 1, dtype: dtype) }
+    /// A tensor of ones, in host memory or on `device`.
+    public static func ones(_ shape: [Int], dtype: DType = .float32, on device: Device = .cpu) -> Tensor {
+        full(shape, 1, dtype: dtype, on: device)
+    }
 
-    /// Zeros with this tensor's shape and dtype.
-    public func zerosLike() -> Tensor { Tensor.zeros(shape, dtype: dtype) }
+    /// Zeros with this tensor's shape, dtype and device.
+    public func zerosLike() -> Tensor { Tensor.zeros(shape, dtype: dtype, on: device) }
+
+    /// An uninitialised contiguous tensor on `device`; stops when no backend serves it.
+    static func uninitialized(_ shape: [Int], dtype: DType = .float32, on device: Device) -> Tensor {
+        guard device != .cpu else { return Tensor(uninitializedShape: shape, dtype: dtype) }
+        guard let backend = DeviceBackends.backend(for: device) else {
+            fatalError("Kusari: no GPU backend serves \(device) (see `kusari info`)")
+        }
+        return DeviceDispatch.run("allocation of \(shape) on \(device)") {
+            try Tensor(uninitializedShape: shape, dtype: dtype, on: backend)
+        }
+    }
 
     /// `[start, start + step, …)` below `end`, as float32 or an integer type.
     public static func arange(_ start: Float = 0, _ end: Float, step: Float = 1, dtype: DType = .float32) -> Tensor {
@@ -76,6 +90,10 @@ extension Tensor {
     /// Sets every element of this (contiguous) tensor to `value`, in place.
     public func fill(_ value: Float) {
         require(isContiguous, "fill needs a contiguous tensor")
+        if let operations = DeviceDispatch.operations("fill", [self]) {
+            DeviceDispatch.run("fill") { try operations.fill(self, with: value) }
+            return
+        }
         switch dtype {
         case .float32: floats.update(repeating: value, count: count)
         case .int32: pointer(as: Int32.self).update(repeating: Int32(value), count: count)

@@ -10,9 +10,8 @@ extension Tensor {
         let host: Tensor
         if let source = DeviceBackends.backend(for: device) {
             host = Tensor(uninitializedShape: shape, dtype: dtype)
-            // Device tensors are created contiguous and views of them keep their storage's layout.
-            require(isContiguous, "to(device:) from \(device) needs a contiguous tensor")
-            try source.copy(fromDevice: storage.data + offset * dtype.byteSize, toHost: host.rawData,
+            let dense = detach().contiguous()
+            try source.copy(fromDevice: dense.storage.data + dense.offset * dtype.byteSize, toHost: host.rawData,
                             byteCount: count * dtype.byteSize)
         } else {
             host = detach().contiguous()
@@ -26,5 +25,21 @@ extension Tensor {
         let storage = try Storage(byteCount: byteCount, on: backend)
         try backend.copy(fromHost: host.rawData, toDevice: storage.data, byteCount: byteCount)
         return Tensor(storage: storage, shape: shape, dtype: dtype)
+    }
+}
+
+extension Tensor {
+    /// Moves this tensor's values to `target` in place: its storage is replaced by a contiguous
+    /// copy there (as `param.data = param.data.to(device)` does in PyTorch), so modules and
+    /// optimizers holding the tensor keep it. A gradient it holds moves too.
+    ///
+    /// - Throws: as ``to(device:)``.
+    public func moveData(to target: Device) throws {
+        guard target != device else { return }
+        let moved = try to(device: target)
+        storage = moved.storage
+        strides = moved.strides
+        offset = moved.offset
+        if let grad { self.grad = try grad.to(device: target) }
     }
 }

@@ -5,14 +5,14 @@
 /// with `requiresGrad`, and every op on tensors that require gradients records how to
 /// back-propagate through it.
 public final class Tensor: @unchecked Sendable {
-    /// The buffer this tensor views.
-    public let storage: Storage
+    /// The buffer this tensor views (replaced only by ``moveData(to:)``).
+    public internal(set) var storage: Storage
     /// Size along each axis.
     public let shape: [Int]
     /// Distance in elements between neighbours along each axis (meaningless for blocked storage).
-    public let strides: [Int]
+    public internal(set) var strides: [Int]
     /// Index of the first element in the storage, in elements.
-    public let offset: Int
+    public internal(set) var offset: Int
     /// Element type.
     public let dtype: DType
     /// Where the data lives (its storage's device).

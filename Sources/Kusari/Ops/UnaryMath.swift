@@ -1,21 +1,45 @@
 import Foundation
 
-enum ExpKernel: UnaryFloatKernel { @inline(__always) static func apply(_ x: Float) -> Float { Foundation.exp(x) } }
-enum LogKernel: UnaryFloatKernel { @inline(__always) static func apply(_ x: Float) -> Float { Foundation.log(x) } }
-enum SqrtKernel: UnaryFloatKernel { @inline(__always) static func apply(_ x: Float) -> Float { x.squareRoot() } }
-enum AbsKernel: UnaryFloatKernel { @inline(__always) static func apply(_ x: Float) -> Float { Swift.abs(x) } }
-enum SinKernel: UnaryFloatKernel { @inline(__always) static func apply(_ x: Float) -> Float { Foundation.sin(x) } }
-enum CosKernel: UnaryFloatKernel { @inline(__always) static func apply(_ x: Float) -> Float { Foundation.cos(x) } }
-enum TanhKernel: UnaryFloatKernel { @inline(__always) static func apply(_ x: Float) -> Float { Foundation.tanh(x) } }
+enum ExpKernel: UnaryFloatKernel {
+    static var deviceOperation: UnaryOperation { .exp }
+    @inline(__always) static func apply(_ x: Float) -> Float { Foundation.exp(x) }
+}
+enum LogKernel: UnaryFloatKernel {
+    static var deviceOperation: UnaryOperation { .log }
+    @inline(__always) static func apply(_ x: Float) -> Float { Foundation.log(x) }
+}
+enum SqrtKernel: UnaryFloatKernel {
+    static var deviceOperation: UnaryOperation { .sqrt }
+    @inline(__always) static func apply(_ x: Float) -> Float { x.squareRoot() }
+}
+enum AbsKernel: UnaryFloatKernel {
+    static var deviceOperation: UnaryOperation { .abs }
+    @inline(__always) static func apply(_ x: Float) -> Float { Swift.abs(x) }
+}
+enum SinKernel: UnaryFloatKernel {
+    static var deviceOperation: UnaryOperation { .sin }
+    @inline(__always) static func apply(_ x: Float) -> Float { Foundation.sin(x) }
+}
+enum CosKernel: UnaryFloatKernel {
+    static var deviceOperation: UnaryOperation { .cos }
+    @inline(__always) static func apply(_ x: Float) -> Float { Foundation.cos(x) }
+}
+enum TanhKernel: UnaryFloatKernel {
+    static var deviceOperation: UnaryOperation { .tanh }
+    @inline(__always) static func apply(_ x: Float) -> Float { Foundation.tanh(x) }
+}
 enum SignKernel: UnaryFloatKernel {
+    static var deviceOperation: UnaryOperation { .sign }
     @inline(__always) static func apply(_ x: Float) -> Float { x > 0 ? 1 : (x < 0 ? -1 : 0) }
 }
 enum SigmoidKernel: UnaryFloatKernel {
+    static var deviceOperation: UnaryOperation { .sigmoid }
     @inline(__always) static func apply(_ x: Float) -> Float {
         x >= 0 ? 1 / (1 + Foundation.exp(-x)) : { let e = Foundation.exp(x); return e / (1 + e) }()
     }
 }
 enum SoftplusKernel: UnaryFloatKernel {
+    static var deviceOperation: UnaryOperation { .softplus }
     @inline(__always) static func apply(_ x: Float) -> Float { Swift.max(x, 0) + Foundation.log1p(Foundation.exp(-Swift.abs(x))) }
 }
 
