@@ -71,13 +71,15 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "KusariTests", dependencies: ["Kusari"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "KusariNNTests", dependencies: ["Kusari", "KusariNN"]),
+        .target(name: "KusariTestSupport", dependencies: ["Kusari"], path: "Tests/KusariTestSupport"),
+        .testTarget(name: "KusariTests", dependencies: ["Kusari", "KusariTestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "KusariNNTests", dependencies: ["Kusari", "KusariNN", "KusariTestSupport"]),
         .testTarget(name: "KusariOptimTests", dependencies: ["Kusari", "KusariNN", "KusariOptim"]),
-        .testTarget(name: "KusariModelsTests", dependencies: ["Kusari", "KusariNN", "KusariModels"]),
+        .testTarget(name: "KusariModelsTests", dependencies: ["Kusari", "KusariNN", "KusariModels", "KusariTestSupport"]),
         .testTarget(name: "KusariDataTests", dependencies: ["Kusari", "KusariData"]),
         .testTarget(name: "KusariCUDATests", dependencies: ["Kusari", "KusariCUDA"]),
-        .testTarget(name: "KusariTrainTests", dependencies: ["Kusari", "KusariNN", "KusariOptim", "KusariData", "KusariTrain"]),
+        .testTarget(name: "KusariTrainTests", dependencies: ["Kusari", "KusariNN", "KusariOptim", "KusariData", "KusariTrain",
+                                                        "KusariTestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -21,6 +21,7 @@ public struct KernelSource: Sendable, Hashable {
     /// Every kernel source of the project.
     public static let all: [KernelSource] = [
         .elementwise, .reduction, .crossEntropy, .indexing, .optimizer, .random, .conversion,
+        .activation, .softmax, .pooling,
     ]
 
     /// Definitions shared by every source.
