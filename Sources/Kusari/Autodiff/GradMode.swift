@@ -25,3 +25,16 @@ public enum GradMode {
 public func withNoGrad<R>(_ body: () throws -> R) rethrows -> R {
     try GradMode.withNoGrad(body)
 }
+
+/// Whether GPU ops must give bit-identical results from run to run (`--deterministic`, like
+/// `torch.use_deterministic_algorithms`): backends then choose deterministic cuDNN algorithms
+/// and scatter-add in index order instead of with atomics. CPU ops are always deterministic.
+public enum DeterministicAlgorithms {
+    nonisolated(unsafe) private static var enabled = false
+
+    /// Whether deterministic algorithms are required (process-wide; `false` by default).
+    public static var isEnabled: Bool {
+        get { enabled }
+        set { enabled = newValue }
+    }
+}

@@ -1,6 +1,17 @@
 /// Reductions along one axis of a dense tensor viewed as `[outer, length, inner]`.
 enum AxisReduction {
-    enum Kind { case sum, max, min }
+    enum Kind {
+        case sum, max, min
+
+        /// The same reduction on a GPU.
+        var deviceOperation: ReductionOperation {
+            switch self {
+            case .sum: return .sum
+            case .max: return .max
+            case .min: return .min
+            }
+        }
+    }
 
     /// Reduces the middle axis of dense `input` viewed as `[outer, length, inner]` into
     /// `[outer, inner]`.

@@ -22,6 +22,14 @@ enum DeviceDispatch {
         return operations
     }
 
+    /// The operations of `device`'s backend; stops when none serves it.
+    static func operations(on device: Device, _ op: String) -> any DeviceOperations {
+        guard let operations = DeviceBackends.backend(for: device) as? any DeviceOperations else {
+            fatalError("Kusari: \(op) on \(device), but no GPU backend running ops serves it (see `kusari info`)")
+        }
+        return operations
+    }
+
     /// Runs a backend call, turning its error (a failed CUDA call, an out-of-range label) into
     /// the same kind of stop as a CPU op's invalid argument.
     static func run<R>(_ op: String, _ body: () throws -> R) -> R {

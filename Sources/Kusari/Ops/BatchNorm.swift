@@ -14,21 +14,51 @@ public func batchNorm(_ input: Tensor, weight: Tensor?, bias: Tensor?, runningMe
         if let tensor { require(tensor.shape == [channels], "batchNorm \(name) must be [\(channels)], got \(tensor.shape)") }
     }
     require((weight == nil) == (bias == nil), "batchNorm needs both weight and bias, or neither")
+    let needsGrad = GradMode.isEnabled && [input, weight, bias].contains { $0?.requiresGrad == true }
+    if training || !needsGrad,
+       let operations = DeviceDispatch.operations("batchNorm", [input, weight, bias, runningMean, runningVar]) {
+        return batchNorm(on: operations, input, weight: weight, bias: bias, runningMean: runningMean,
+                         runningVar: runningVar, training: training, momentum: momentum, eps: eps)
+    }
     if training {
         return BatchNormOp(input: input, eps: eps, affine: weight != nil, globalStatistics: false)
             .train(input, weight: weight, bias: bias, runningMean: runningMean, runningVar: runningVar, momentum: momentum)
     }
     guard let runningMean, let runningVar else { fatalError("Kusari: batchNorm in evaluation mode needs running statistics") }
-    let needsGrad = GradMode.isEnabled && [input, weight, bias].contains { $0?.requiresGrad == true }
     if !needsGrad {
         return BatchNormOp(input: input, eps: eps, affine: weight != nil, globalStatistics: true)
             .infer(input, weight: weight, bias: bias, mean: runningMean, variance: runningVar)
     }
     // Differentiable evaluation-mode path (e.g. fine-tuning with frozen statistics).
     let viewShape = input.rank == 4 ? [1, channels, 1, 1] : [1, channels]
-    let scale = (weight ?? Tensor.ones([channels])) / (runningVar.detach() + eps).sqrt()
-    let shift = (bias ?? Tensor.zeros([channels])) - runningMean.detach() * scale
+    let scale = (weight ?? Tensor.ones([channels], on: input.device)) / (runningVar.detach() + eps).sqrt()
+    let shift = (bias ?? Tensor.zeros([channels], on: input.device)) - runningMean.detach() * scale
     return input * scale.reshape(viewShape) + shift.reshape(viewShape)
+}
+
+/// Batch normalisation on a GPU: the backend's forward (which also updates the running
+/// statistics) and, in training, its backward from the saved batch statistics.
+private func batchNorm(on operations: any DeviceOperations, _ input: Tensor, weight: Tensor?, bias: Tensor?,
+                       runningMean: Tensor?, runningVar: Tensor?, training: Bool, momentum: Float, eps: Float) -> Tensor {
+    guard training || (runningMean != nil && runningVar != nil) else {
+        fatalError("Kusari: batchNorm in evaluation mode needs running statistics")
+    }
+    let source = input.contiguous().detach()
+    let scale = weight?.contiguous().detach(), shift = bias?.contiguous().detach()
+    let forward = DeviceDispatch.run("batchNorm") {
+        try operations.batchNormForward(input: source, weight: scale, bias: shift, runningMean: runningMean,
+                                        runningVar: runningVar, training: training, momentum: momentum, eps: eps)
+    }
+    guard training, let mean = forward.mean, let inverseStd = forward.inverseStd else { return forward.output }
+    let inputs: [Tensor] = [input] + (weight.map { [$0, bias!] } ?? [])
+    return Tensor.record("batchNorm", forward.output, inputs: inputs) { grad in
+        let gradient = grad.contiguous()
+        let gradients = DeviceDispatch.run("batchNorm backward") {
+            try operations.batchNormBackward(gradient: gradient, input: source, weight: scale, mean: mean,
+                                             inverseStd: inverseStd, eps: eps)
+        }
+        return [gradients.input] + (weight != nil ? [gradients.weight, gradients.bias] : [])
+    }
 }
 
 /// The oneDNN batch-normalisation primitives for one input layout.

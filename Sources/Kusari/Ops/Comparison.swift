@@ -1,11 +1,14 @@
 /// Elementwise comparisons with broadcasting; results are `uint8` masks (1 = true), never
 /// differentiable.
 extension Tensor {
-    private func compare(_ other: Tensor, _ predicate: (Float, Float) -> Bool) -> Tensor {
+    private func compare(_ other: Tensor, _ operation: BinaryOperation, _ predicate: (Float, Float) -> Bool) -> Tensor {
         let a = dtype == .float32 ? self : to(.float32)
         let b = other.dtype == .float32 ? other : other.to(.float32)
         guard let shape = Shape.broadcast(a.shape, b.shape) else {
             fatalError("Kusari: cannot broadcast shapes \(a.shape) and \(b.shape)")
+        }
+        if let operations = DeviceDispatch.operations(operation.rawValue, [a, b]) {
+            return Elementwise.onDevice(operation, a, b, operations)
         }
         let ac = a.contiguous(), bc = b.contiguous()
         let result = Tensor(uninitializedShape: shape, dtype: .uint8)
@@ -18,12 +21,12 @@ extension Tensor {
         return result
     }
 
-    public func equal(_ other: Tensor) -> Tensor { compare(other) { $0 == $1 } }
-    public func notEqual(_ other: Tensor) -> Tensor { compare(other) { $0 != $1 } }
-    public func greater(_ other: Tensor) -> Tensor { compare(other) { $0 > $1 } }
-    public func greaterEqual(_ other: Tensor) -> Tensor { compare(other) { $0 >= $1 } }
-    public func less(_ other: Tensor) -> Tensor { compare(other) { $0 < $1 } }
-    public func lessEqual(_ other: Tensor) -> Tensor { compare(other) { $0 <= $1 } }
+    public func equal(_ other: Tensor) -> Tensor { compare(other, .equal) { $0 == $1 } }
+    public func notEqual(_ other: Tensor) -> Tensor { compare(other, .notEqual) { $0 != $1 } }
+    public func greater(_ other: Tensor) -> Tensor { compare(other, .greater) { $0 > $1 } }
+    public func greaterEqual(_ other: Tensor) -> Tensor { compare(other, .greaterEqual) { $0 >= $1 } }
+    public func less(_ other: Tensor) -> Tensor { compare(other, .less) { $0 < $1 } }
+    public func lessEqual(_ other: Tensor) -> Tensor { compare(other, .lessEqual) { $0 <= $1 } }
 
     public func equal(_ value: Float) -> Tensor { equal(Tensor(scalar: value)) }
     public func greater(_ value: Float) -> Tensor { greater(Tensor(scalar: value)) }

@@ -51,6 +51,9 @@ private struct ConvolutionOp {
 
     func apply(_ input: Tensor, _ weight: Tensor, _ bias: Tensor?) -> Tensor {
         if let bias { require(bias.shape == [geometry.outChannels], "\(kind) bias must be [\(geometry.outChannels)], got \(bias.shape)") }
+        if let operations = DeviceDispatch.operations(kind.rawValue, [input, weight, bias]) {
+            return apply(on: operations, input, weight, bias)
+        }
         let forward = forwardPrimitive(bias: bias != nil)
         let source = input.inLayout(forward.layout(dnnl_query_src_md))
         let weights = weight.inLayout(forward.layout(dnnl_query_weights_md), from: (weightLayout, weight.contiguous()))
@@ -72,6 +75,27 @@ private struct ConvolutionOp {
                                                          bias: bias != nil, forward: forward)
             }
             return [inputGrad, weightGrad] + (bias != nil ? [biasGrad] : [])
+        }
+    }
+
+    /// The convolution on a GPU, through the backend's forward and backward.
+    private func apply(on operations: any DeviceOperations, _ input: Tensor, _ weight: Tensor, _ bias: Tensor?) -> Tensor {
+        let descriptor = ConvolutionDescriptor(isTransposed: kind == .deconvolution, inputShape: geometry.sourceDims,
+                                               outputShape: geometry.destinationDims, weightShape: weight.shape,
+                                               stride: geometry.stride, padding: geometry.paddingBegin,
+                                               dilation: geometry.dilation, groups: geometry.groups)
+        let x = input.contiguous().detach(), w = weight.contiguous().detach(), b = bias?.contiguous().detach()
+        let output = DeviceDispatch.run(kind.rawValue) {
+            try operations.convolutionForward(descriptor, input: x, weight: w, bias: b)
+        }
+        let inputs = [input, weight] + (bias.map { [$0] } ?? [])
+        return Tensor.record(kind.rawValue, output, inputs: inputs) { grad in
+            let gradient = grad.contiguous()
+            let needed = (input: input.requiresGrad, weight: weight.requiresGrad, bias: bias?.requiresGrad == true)
+            let gradients = DeviceDispatch.run(kind.rawValue + " backward") {
+                try operations.convolutionBackward(descriptor, gradient: gradient, input: x, weight: w, needed: needed)
+            }
+            return [gradients.input, gradients.weight] + (bias != nil ? [gradients.bias] : [])
         }
     }
 

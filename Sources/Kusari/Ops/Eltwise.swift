@@ -1,9 +1,20 @@
 import CDNNL
 
 /// Runs a oneDNN eltwise algorithm over `input` in whatever layout it has (blocked activations
-/// stay blocked), with its oneDNN backward.
-func dnnlEltwise(_ name: String, _ input: Tensor, algorithm: dnnl_alg_kind_t, alpha: Float = 0, beta: Float = 0) -> Tensor {
+/// stay blocked), with its oneDNN backward; on a GPU, the backend's `activation`.
+func dnnlEltwise(_ name: String, _ input: Tensor, algorithm: dnnl_alg_kind_t, alpha: Float = 0, beta: Float = 0,
+                 device activation: Activation) -> Tensor {
     require(input.dtype == .float32, "\(name) needs a float32 tensor, got \(input.dtype)")
+    if let operations = DeviceDispatch.operations(name, [input]) {
+        let source = input.contiguous().detach()
+        let output = DeviceDispatch.run(name) { try operations.activationForward(activation, input: source) }
+        return Tensor.record(name, output, inputs: [input]) { grad in
+            let gradient = grad.contiguous()
+            return [DeviceDispatch.run(name + " backward") {
+                try operations.activationBackward(activation, gradient: gradient, input: source)
+            }]
+        }
+    }
     let (layout, source) = input.currentLayout()
     let key = "eltwise|\(algorithm.rawValue)|\(alpha)|\(beta)|\(layout.key)"
     let forward = PrimitiveCache.shared.primitive(key + "|fwd") {
@@ -35,20 +46,20 @@ func dnnlEltwise(_ name: String, _ input: Tensor, algorithm: dnnl_alg_kind_t, al
 }
 
 /// `max(x, 0)`.
-public func relu(_ input: Tensor) -> Tensor { dnnlEltwise("relu", input, algorithm: dnnl_eltwise_relu) }
+public func relu(_ input: Tensor) -> Tensor { dnnlEltwise("relu", input, algorithm: dnnl_eltwise_relu, device: .relu) }
 
 /// `x` for positive inputs, `slope * x` otherwise.
 public func leakyRelu(_ input: Tensor, slope: Float = 0.01) -> Tensor {
-    dnnlEltwise("leakyRelu", input, algorithm: dnnl_eltwise_relu, alpha: slope)
+    dnnlEltwise("leakyRelu", input, algorithm: dnnl_eltwise_relu, alpha: slope, device: .leakyRelu(slope: slope))
 }
 
 /// `x` for positive inputs, `alpha * (exp(x) - 1)` otherwise.
 public func elu(_ input: Tensor, alpha: Float = 1) -> Tensor {
-    dnnlEltwise("elu", input, algorithm: dnnl_eltwise_elu, alpha: alpha)
+    dnnlEltwise("elu", input, algorithm: dnnl_eltwise_elu, alpha: alpha, device: .elu(alpha: alpha))
 }
 
 /// Gaussian error linear unit (erf form).
-public func gelu(_ input: Tensor) -> Tensor { dnnlEltwise("gelu", input, algorithm: dnnl_eltwise_gelu_erf) }
+public func gelu(_ input: Tensor) -> Tensor { dnnlEltwise("gelu", input, algorithm: dnnl_eltwise_gelu_erf, device: .gelu) }
 
 extension Tensor {
     /// `max(self, 0)`.

@@ -11,6 +11,9 @@ extension Tensor {
         let axis = Shape.normalize(axis: axis, rank: rank)
         require(indices.rank <= 1, "indexSelect: indices must be 1-d, got shape \(indices.shape)")
         let size = shape[axis]
+        if let operations = DeviceDispatch.operations("indexSelect", [self, indices]) {
+            return selectRows(on: operations, axis: axis, indices: indices)
+        }
         let index = Tensor.checkedIndices(indices, size: size, op: "indexSelect", axis: axis)
         let k = index.count
         var resultShape = shape
@@ -35,6 +38,28 @@ extension Tensor {
         }
     }
 
+    /// ``indexSelect(axis:indices:)`` on a GPU: the indexed axis moved first, then whole rows
+    /// gathered (and scatter-added back for the gradient).
+    private func selectRows(on operations: any DeviceOperations, axis: Int, indices: Tensor) -> Tensor {
+        let order = [axis] + (0..<rank).filter { $0 != axis }
+        let rowsFirst = axis == 0 ? detach() : detach().permute(order)
+        let (size, width) = (shape[axis], count / Swift.max(shape[axis], 1))
+        let table = rowsFirst.contiguous().reshapeRaw([size, width])
+        let index = indices.detach().contiguous().reshapeRaw([indices.count])
+        let rows = DeviceDispatch.run("indexSelect") { try operations.gatherRows(table, indices: index) }
+        let picked = rows.reshapeRaw([index.count] + Array(rowsFirst.shape.dropFirst()))
+        var inverse = [Int](repeating: 0, count: rank)
+        for (position, original) in order.enumerated() { inverse[original] = position }
+        let result = axis == 0 ? picked : picked.permute(inverse).contiguous().detach()
+        return Tensor.record("indexSelect", result, inputs: [self]) { grad in
+            let moved = (axis == 0 ? grad : grad.permute(order)).contiguous().reshapeRaw([index.count, width])
+            let summed = DeviceDispatch.run("indexSelect backward") {
+                try operations.scatterAddRows(moved, indices: index, rows: size, deterministic: DeterministicAlgorithms.isEnabled)
+            }.reshapeRaw(rowsFirst.shape)
+            return [axis == 0 ? summed : summed.permute(inverse).contiguous()]
+        }
+    }
+
     /// `torch.gather`: `result[…, i, …] = self[…, indices[…, i, …], …]` along `axis`. `indices`
     /// has this tensor's rank and no larger size on the other axes; the result has its shape.
     /// The gradient scatter-adds into zeros.
@@ -43,6 +68,7 @@ extension Tensor {
         require(indices.rank == rank, "gather: indices rank \(indices.rank) does not match tensor rank \(rank)")
         require(indices.shape.indices.allSatisfy { $0 == axis || indices.shape[$0] <= shape[$0] },
                 "gather: indices shape \(indices.shape) exceeds tensor shape \(shape) off axis \(axis)")
+        if device != .cpu { return throughHost("gather", [self, indices]) { $0[0].gather(axis: axis, indices: $0[1]) } }
         let index = Tensor.checkedIndices(indices, size: shape[axis], op: "gather", axis: axis)
         let source = detach().contiguous()
         let result = Tensor(uninitializedShape: index.shape, dtype: dtype)
@@ -69,6 +95,11 @@ extension Tensor {
                 "scatterAdd: indices \(indices.shape) and source \(source.shape) must match and have rank \(rank)")
         require(indices.shape.indices.allSatisfy { $0 == axis || indices.shape[$0] <= shape[$0] },
                 "scatterAdd: indices shape \(indices.shape) exceeds tensor shape \(shape) off axis \(axis)")
+        if device != .cpu {
+            return throughHost("scatterAdd", [self, indices, source]) {
+                $0[0].scatterAdd(axis: axis, indices: $0[1], source: $0[2])
+            }
+        }
         let index = Tensor.checkedIndices(indices, size: shape[axis], op: "scatterAdd", axis: axis)
         let result = detach().contiguousCopy()
         let values = source.detach().contiguous()
@@ -155,6 +186,9 @@ public func embedding(_ indices: Tensor, _ weight: Tensor) -> Tensor {
     require(weight.rank == 2 && weight.dtype == .float32,
             "embedding: weight must be a float32 [V, D] matrix, got \(weight.shape) \(weight.dtype)")
     let (rows, width) = (weight.shape[0], weight.shape[1])
+    if DeviceDispatch.operations("embedding", [indices, weight]) != nil {
+        return weight.indexSelect(axis: 0, indices: indices.reshape([indices.count])).reshape(indices.shape + [width])
+    }
     let index = Tensor.checkedIndices(indices, size: rows, op: "embedding", axis: 0)
     let n = index.count
     let result = Tensor(uninitializedShape: indices.shape + [width])
@@ -202,4 +236,24 @@ private func embeddingBackward(_ grad: Tensor, _ index: Tensor, rows: Int, width
         }
     }
     return result
+}
+
+extension Tensor {
+    /// Runs the CPU version of a rarely used op on copies of device `inputs` in host memory and
+    /// moves the result back, keeping the gradient path: the same values, at the cost of two
+    /// transfers (used by `gather` and `scatterAdd`, which no built-in layer needs on a GPU).
+    func throughHost(_ op: String, _ inputs: [Tensor], _ body: @escaping ([Tensor]) -> Tensor) -> Tensor {
+        let target = device
+        let hostInputs = inputs.map { input in DeviceDispatch.run(op) { try input.to(device: .cpu) } }
+        let hostResult = withNoGrad { body(hostInputs) }
+        let result = DeviceDispatch.run(op) { try hostResult.to(device: target) }
+        return Tensor.record(op, result, inputs: inputs) { grad in
+            let hostGrad = DeviceDispatch.run(op) { try grad.to(device: .cpu) }
+            let leaves = zip(inputs, hostInputs).map { input, host in
+                host.detach().requiringGrad(input.requiresGrad && input.dtype == .float32)
+            }
+            body(leaves).backward(hostGrad)
+            return leaves.map { leaf in leaf.grad.map { grad in DeviceDispatch.run(op) { try grad.to(device: target) } } }
+        }
+    }
 }

@@ -17,6 +17,22 @@ extension Tensor {
         let sizes = tensors.map { $0.shape[axis] }
         var shape = first.shape
         shape[axis] = sizes.reduce(0, +)
+        if let operations = DeviceDispatch.operations("concat", tensors) {
+            let result = Tensor.uninitialized(shape, dtype: first.dtype, on: operations.device)
+            var start = 0
+            for (tensor, size) in zip(tensors, sizes) {
+                let part = result.slice(axis: axis, start: start, end: start + size).detach()
+                DeviceDispatch.run("concat") { try operations.copy(tensor.detach().onDevice(of: operations, "concat"), into: part) }
+                start += size
+            }
+            return record("concat", result, inputs: tensors) { grad in
+                var start = 0
+                return sizes.map { size in
+                    defer { start += size }
+                    return grad.slice(axis: axis, start: start, end: start + size)
+                }
+            }
+        }
         let result = Tensor(uninitializedShape: shape, dtype: first.dtype)
         let sources = tensors.map { $0.detach().contiguous() }
         // Each output row (one index of the leading axes) is a run of one segment per input.

@@ -8,6 +8,20 @@ public func localResponseNorm(_ input: Tensor, size: Int, alpha: Float = 1e-4, b
     require(input.dtype == .float32, "localResponseNorm needs float32, got \(input.dtype)")
     require(size > 0 && size % 2 == 1, "localResponseNorm size must be odd and positive, got \(size)")
     let x = input.contiguous()
+    if let operations = DeviceDispatch.operations("localResponseNorm", [input]) {
+        let source = x.detach()
+        let output = DeviceDispatch.run("localResponseNorm") {
+            try operations.localResponseNormForward(input: source, size: size, alpha: alpha, beta: beta, k: k)
+        }
+        let saved = output.detach()
+        return Tensor.record("localResponseNorm", output, inputs: [input]) { grad in
+            let gradient = grad.contiguous()
+            return [DeviceDispatch.run("localResponseNorm backward") {
+                try operations.localResponseNormBackward(gradient: gradient, input: source, output: saved, size: size,
+                                                         alpha: alpha, beta: beta, k: k)
+            }]
+        }
+    }
     let (batch, channels, plane) = (input.shape[0], input.shape[1], input.shape[2] * input.shape[3])
     let output = Tensor(uninitializedShape: input.shape), base = Tensor(uninitializedShape: input.shape)
     OpProfiler.measure("lrn") {

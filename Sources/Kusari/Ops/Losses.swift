@@ -19,6 +19,9 @@ public enum Reduction: Sendable {
 ///     contribute nothing and are not counted in the mean.
 public func softmaxCrossEntropy(_ logits: Tensor, _ labels: Tensor, ignoreIndex: Int = -1,
                                 reduction: Reduction = .mean) -> Tensor {
+    if let operations = DeviceDispatch.operations("softmaxCrossEntropy", [logits, labels]) {
+        return softmaxCrossEntropy(on: operations, logits, labels, ignoreIndex: ignoreIndex, reduction: reduction)
+    }
     let (rows, classes, flatLogits) = classScores(logits)
     let targets = classLabels(labels, expected: rows, logitsShape: logits.shape)
     let x = flatLogits.floats
@@ -68,6 +71,41 @@ public func softmaxCrossEntropy(_ logits: Tensor, _ labels: Tensor, ignoreIndex:
             weighted = gradient * grad.contiguous().reshape([rows, 1])
         } else {
             weighted = gradient * (grad.item() * scale)
+        }
+        return [unflattenClassScores(weighted, like: logitsShape)]
+    }
+}
+
+/// ``softmaxCrossEntropy(_:_:ignoreIndex:reduction:)`` on a GPU: the backend gives per-row
+/// losses and `softmax − onehot`; the count of labelled rows stays on the device, so a step
+/// never waits for the GPU here.
+private func softmaxCrossEntropy(on operations: any DeviceOperations, _ logits: Tensor, _ labels: Tensor,
+                                 ignoreIndex: Int, reduction: Reduction) -> Tensor {
+    let (rows, _, flatLogits) = classScores(logits)
+    require(labels.dtype == .int32 || labels.dtype == .int64, "labels must be int32 or int64, got \(labels.dtype)")
+    require(labels.count == rows,
+            "labels shape \(labels.shape) does not match logits \(logits.shape) (expected \(rows) labels)")
+    let targets = labels.detach().contiguous().reshapeRaw([rows])
+    let (losses, gradient) = DeviceDispatch.run("softmaxCrossEntropy") {
+        try operations.softmaxCrossEntropy(logits: flatLogits, labels: targets, ignoreIndex: ignoreIndex)
+    }
+    let (result, scale): (Tensor, Tensor?) = withNoGrad {
+        switch reduction {
+        case .none: return (losses.reshape(labels.shape), nil)
+        case .sum: return (losses.sum(), nil)
+        case .mean:
+            let counted = targets.to(.float32).notEqual(Tensor(scalar: Float(ignoreIndex))).to(.float32).sum()
+            let scale = 1 / counted.maximum(Tensor(scalar: 1))
+            return (losses.sum() * scale, scale)
+        }
+    }
+    let logitsShape = logits.shape
+    return Tensor.record("softmaxCrossEntropy", result, inputs: [logits]) { grad in
+        let weighted: Tensor
+        switch reduction {
+        case .none: weighted = gradient * grad.contiguous().reshape([rows, 1])
+        case .sum: weighted = gradient * grad
+        case .mean: weighted = gradient * (grad * scale!)
         }
         return [unflattenClassScores(weighted, like: logitsShape)]
     }
@@ -157,6 +195,8 @@ public func negativeSamplingLoss(_ input: Tensor, targets: Tensor, negatives: Te
     var signs = [Float](repeating: -1, count: samples.shape[1])
     signs[0] = 1
     // -log σ(s · score) = softplus(-s · score).
-    let losses = (scores * Tensor(signs.map { -$0 })).softplus().sum(axis: 1)
+    let negatedSigns = Tensor.uninitialized([signs.count], on: input.device)
+    negatedSigns.assign(Tensor(signs.map { -$0 }))
+    let losses = (scores * negatedSigns).softplus().sum(axis: 1)
     return reduce(losses, reduction)
 }

@@ -20,6 +20,15 @@ enum GEMM {
                 tensor = dense; transposed = false; leadingDimension = Swift.max(columns, 1)
             }
         }
+
+        /// The operand as a `[rows, columns]` view with one unit stride, as a device backend
+        /// takes it.
+        var view: Tensor {
+            let (rows, columns) = (tensor.shape[0], tensor.shape[1])
+            let strides = transposed ? [1, leadingDimension] : [leadingDimension, 1]
+            return Tensor(storage: tensor.storage, shape: [rows, columns], strides: strides, offset: tensor.offset,
+                          dtype: .float32)
+        }
     }
 
     /// `output = a @ b + beta * output` for 2-d `a` [M, K] and `b` [K, N]; `output` is dense [M, N].
@@ -28,6 +37,11 @@ enum GEMM {
         if m == 0 || n == 0 { return }
         if k == 0 { if beta == 0 { output.fill(0) }; return }
         let lhs = Operand(a), rhs = Operand(b)
+        if let operations = DeviceDispatch.operations("matmul", [a, b, output]) {
+            let (x, y) = (lhs.view, rhs.view)
+            DeviceDispatch.run("matmul") { try operations.matmul(x, y, into: output, beta: beta) }
+            return
+        }
         OpProfiler.measure("gemm") {
         DNNL.check(dnnl_sgemm(lhs.transposed ? 84 : 78, rhs.transposed ? 84 : 78, dnnl_dim_t(m), dnnl_dim_t(n),
                               dnnl_dim_t(k), 1, lhs.tensor.floats, dnnl_dim_t(lhs.leadingDimension),
@@ -36,9 +50,9 @@ enum GEMM {
         }
     }
 
-    /// `a @ b` for 2-d operands, no autodiff.
+    /// `a @ b` for 2-d operands on their device, no autodiff.
     static func product(_ a: Tensor, _ b: Tensor) -> Tensor {
-        let output = Tensor(uninitializedShape: [a.shape[0], b.shape[1]])
+        let output = Tensor.uninitialized([a.shape[0], b.shape[1]], on: a.device)
         multiply(a, b, into: output)
         return output
     }
@@ -74,7 +88,7 @@ extension Tensor {
         let a = expand(batch + [m, k]).contiguous().reshape([-1, m, k])
         let b = other.expand(batch + [k, n]).contiguous().reshape([-1, k, n])
         let count = Shape.count(batch)
-        let result = Tensor(uninitializedShape: [count, m, n])
+        let result = Tensor.uninitialized([count, m, n], on: device)
         let (rawA, rawB) = (a.detach(), b.detach())
         for i in 0..<count {
             GEMM.multiply(rawA.slice(axis: 0, start: i, end: i + 1).reshapeRaw([m, k]),
@@ -98,10 +112,14 @@ public func linear(_ input: Tensor, _ weight: Tensor, bias: Tensor? = nil) -> Te
     let leading = Array(input.shape.dropLast())
     let x = input.contiguous().reshapeRaw([-1, inFeatures])
     let rows = x.shape[0]
-    let output = Tensor(uninitializedShape: [rows, outFeatures])
+    let output = Tensor.uninitialized([rows, outFeatures], on: input.device)
     if let bias {
-        let b = bias.contiguous().floats, out = output.floats
-        for r in 0..<rows { (out + r * outFeatures).update(from: b, count: outFeatures) }
+        if let operations = DeviceDispatch.operations("linear", [input, weight, bias]) {
+            DeviceDispatch.run("linear") { try operations.copy(bias.detach().expand([rows, outFeatures]), into: output) }
+        } else {
+            let b = bias.contiguous().floats, out = output.floats
+            for r in 0..<rows { (out + r * outFeatures).update(from: b, count: outFeatures) }
+        }
     }
     let w = weight.contiguous().detach()
     GEMM.multiply(x, w.transpose(), into: output, beta: bias == nil ? 0 : 1)

@@ -69,6 +69,7 @@ private struct PoolingOp {
     private var key: String { "pool|\(algorithm.rawValue)|\(sourceDims)|\(kernel)|\(stride)|\(padding)|\(paddingEnd)" }
 
     func apply(_ input: Tensor) -> Tensor {
+        if let operations = DeviceDispatch.operations("pool2d", [input]) { return apply(on: operations, input) }
         let inputLayout = input.currentLayout()
         let forward = PrimitiveCache.shared.primitive(key + "|fwd|\(inputLayout.layout.key)") {
             var desc = dnnl_pooling_v2_desc_t()
@@ -105,6 +106,23 @@ private struct PoolingOp {
             if let workspaceLayout, let workspace { arguments.append((DNNL_ARG_WORKSPACE, workspaceLayout, workspace.data)) }
             backward.execute(arguments)
             return [diffSrc]
+        }
+    }
+
+    /// The pooling on a GPU, through the backend's forward and backward.
+    private func apply(on operations: any DeviceOperations, _ input: Tensor) -> Tensor {
+        let descriptor = PoolingDescriptor(kind: algorithm == dnnl_pooling_max ? .max : .average,
+                                           countIncludesPadding: algorithm == dnnl_pooling_avg_include_padding,
+                                           inputShape: sourceDims, outputShape: destinationDims, kernel: kernel,
+                                           stride: stride, padding: padding, paddingEnd: paddingEnd)
+        let source = input.contiguous().detach()
+        let output = DeviceDispatch.run("pool2d") { try operations.poolingForward(descriptor, input: source) }
+        let saved = output.detach()
+        return Tensor.record("pool2d", output, inputs: [input]) { grad in
+            let gradient = grad.contiguous()
+            return [DeviceDispatch.run("pool2d backward") {
+                try operations.poolingBackward(descriptor, gradient: gradient, input: source, output: saved)
+            }]
         }
     }
 }

@@ -25,12 +25,20 @@ extension Tensor {
         for axis in axes {
             if let last = runs.last, last.1 == axis - 1 { runs[runs.count - 1].1 = axis } else { runs.append((axis, axis)) }
         }
+        let operations = DeviceDispatch.operations("reduction", [self])
         for (first, last) in runs.reversed() {
             let (outer, length, inner) = current.splitAround(first, last)
             let nextShape = Array(currentShape[..<first]) + [1] + Array(currentShape[(last + 1)...])
-            let next = Tensor(uninitializedShape: nextShape)
-            AxisReduction.reduce(kind, current.floats, outer: outer, length: length, inner: inner, into: next.floats)
-            current = next
+            if let operations {
+                let input = current
+                current = DeviceDispatch.run("reduction") {
+                    try operations.reduce(kind.deviceOperation, input, outer: outer, length: length, inner: inner).values
+                }.reshapeRaw(nextShape)
+            } else {
+                let next = Tensor(uninitializedShape: nextShape)
+                AxisReduction.reduce(kind, current.floats, outer: outer, length: length, inner: inner, into: next.floats)
+                current = next
+            }
             currentShape = nextShape
         }
         return current
@@ -96,7 +104,13 @@ extension Tensor {
         let axis = Shape.normalize(axis: axis, rank: rank)
         let source = (dtype == .float32 ? self : to(.float32)).contiguous()
         let (outer, length, inner) = source.splitAround(axis, axis)
-        let result = Tensor(uninitializedShape: reduceShape([axis], keepDims: keepDims), dtype: .int64)
+        let resultShape = reduceShape([axis], keepDims: keepDims)
+        if let operations = DeviceDispatch.operations(maximum ? "argmax" : "argmin", [source]) {
+            return DeviceDispatch.run(maximum ? "argmax" : "argmin") {
+                try operations.reduce(maximum ? .max : .min, source, outer: outer, length: length, inner: inner).indices!
+            }.reshapeRaw(resultShape)
+        }
+        let result = Tensor(uninitializedShape: resultShape, dtype: .int64)
         AxisReduction.argExtreme(source.floats, outer: outer, length: length, inner: inner, maximum: maximum,
                                  into: result.pointer(as: Int64.self))
         return result

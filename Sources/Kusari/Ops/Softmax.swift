@@ -21,6 +21,7 @@ private struct SoftmaxOp {
     }
 
     func apply() -> Tensor {
+        if let operations = DeviceDispatch.operations(name, [input]) { return apply(on: operations) }
         let layout = MemoryDescriptor(dims: input.shape)
         let algorithm = log ? dnnl_softmax_log : dnnl_softmax_accurate
         let key = "softmax|\(input.shape)|\(axis)|\(log)"
@@ -34,7 +35,7 @@ private struct SoftmaxOp {
         let output = Tensor(uninitializedShape: input.shape)
         forward.execute([(DNNL_ARG_SRC, layout, input.rawData), (DNNL_ARG_DST, layout, output.rawData)])
         let saved = output.detach()
-        return Tensor.record(log ? "logSoftmax" : "softmax", output, inputs: [input]) { grad in
+        return Tensor.record(name, output, inputs: [input]) { grad in
             let backward = PrimitiveCache.shared.primitive(key + "|bwd") {
                 var desc = dnnl_softmax_v2_desc_t()
                 var data = layout.raw
@@ -47,6 +48,26 @@ private struct SoftmaxOp {
             backward.execute([(DNNL_ARG_DST, layout, saved.rawData), (DNNL_ARG_DIFF_DST, layout, diffDst.rawData),
                               (DNNL_ARG_DIFF_SRC, layout, diffSrc.rawData)])
             return [diffSrc]
+        }
+    }
+
+    private var name: String { log ? "logSoftmax" : "softmax" }
+
+    /// The softmax on a GPU, over the input viewed as `[outer, length, inner]`.
+    private func apply(on operations: any DeviceOperations) -> Tensor {
+        let outer = Shape.count(Array(input.shape[..<axis])), length = input.shape[axis]
+        let inner = Shape.count(Array(input.shape[(axis + 1)...]))
+        let source = input.detach()
+        let output = DeviceDispatch.run(name) {
+            try operations.softmaxForward(input: source, outer: outer, length: length, inner: inner, log: log)
+        }
+        let saved = output.detach()
+        return Tensor.record(name, output, inputs: [input]) { grad in
+            let gradient = grad.contiguous()
+            return [DeviceDispatch.run(name + " backward") {
+                try operations.softmaxBackward(gradient: gradient, output: saved, outer: outer, length: length,
+                                               inner: inner, log: log)
+            }]
         }
     }
 }

@@ -112,7 +112,7 @@ extension Tensor {
         if let upper { result = result.minimum(Tensor(scalar: upper)) }
         let x = detach()
         return Tensor.record("clamp", result, inputs: [self]) { grad in
-            var inside = Tensor.ones(x.shape)
+            var inside = Tensor.ones(x.shape, on: x.device)
             if let lower { inside = inside * x.greaterEqual(Tensor(scalar: lower)).to(.float32) }
             if let upper { inside = inside * x.lessEqual(Tensor(scalar: upper)).to(.float32) }
             return [grad * inside]

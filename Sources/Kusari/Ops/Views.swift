@@ -83,9 +83,13 @@ extension Tensor {
                             offset: source.offset + from * source.strides[axis], dtype: dtype)
         let inputShape = shape
         return Tensor.record("slice", result, inputs: [self]) { grad in
-            let full = Tensor.zeros(inputShape)
-            let window = full.slice(axis: axis, start: from, end: to, step: step)
-            StridedCopy.scatter(grad.contiguous(), into: window)
+            let full = Tensor.zeros(inputShape, on: grad.device)
+            let window = full.slice(axis: axis, start: from, end: to, step: step).detach()
+            if let operations = DeviceDispatch.operations("slice backward", [grad]) {
+                DeviceDispatch.run("slice backward") { try operations.copy(grad.detach(), into: window) }
+            } else {
+                StridedCopy.scatter(grad.contiguous(), into: window)
+            }
             return [full]
         }
     }

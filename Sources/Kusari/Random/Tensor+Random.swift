@@ -2,15 +2,18 @@ import Foundation
 
 /// Random tensors drawn from a ``Generator``. Each factory consumes a fixed number of Philox
 /// blocks determined by the element count only, so results depend on the generator state and
-/// the shape — never on the thread count.
+/// the shape — never on the thread count, and not on the device: a GPU draws the same values.
 extension Tensor {
     /// Uniform floats in `[low, high)`.
     ///
     /// Each element uses 32 random bits, of which the top 24 form the fraction (so `low` is
     /// reachable, `high` is not); consumes `⌈count / 4⌉` blocks.
     public static func uniform(_ shape: [Int], low: Float = 0, high: Float = 1,
-                               generator: Generator = .default) -> Tensor {
+                               generator: Generator = .default, on device: Device = .cpu) -> Tensor {
         require(low <= high, "uniform: low \(low) is above high \(high)")
+        if device != .cpu {
+            return drawn(.uniform(low: low, high: high), shape, .float32, blocks: (Shape.count(shape) + 3) / 4, generator, device)
+        }
         let result = Tensor(uninitializedShape: shape)
         let out = result.floats, n = result.count, span = high - low
         let top = high > low ? high.nextDown : low
@@ -32,8 +35,11 @@ extension Tensor {
     /// rounded to float, which makes every value the same on any CPU and on the GPU (float
     /// `logf`/`sinf` are not correctly rounded and differ between libraries).
     public static func normal(_ shape: [Int], mean: Float = 0, std: Float = 1,
-                              generator: Generator = .default) -> Tensor {
+                              generator: Generator = .default, on device: Device = .cpu) -> Tensor {
         require(std >= 0, "normal: negative standard deviation \(std)")
+        if device != .cpu {
+            return drawn(.normal(mean: mean, std: std), shape, .float32, blocks: (Shape.count(shape) + 3) / 4, generator, device)
+        }
         let result = Tensor(uninitializedShape: shape)
         let out = result.floats, n = result.count
         generator.generateBlocks((n + 3) / 4) { stream, range in
@@ -56,8 +62,12 @@ extension Tensor {
     /// Floats that are 1 with the given probability and 0 otherwise (a 24-bit uniform compared
     /// with `probability`); consumes `⌈count / 4⌉` blocks.
     public static func bernoulli(_ shape: [Int], probability: Float,
-                                 generator: Generator = .default) -> Tensor {
+                                 generator: Generator = .default, on device: Device = .cpu) -> Tensor {
         require(probability >= 0 && probability <= 1, "bernoulli: probability \(probability) is outside [0, 1]")
+        if device != .cpu {
+            return drawn(.bernoulli(probability: probability), shape, .float32, blocks: (Shape.count(shape) + 3) / 4,
+                         generator, device)
+        }
         let result = Tensor(uninitializedShape: shape)
         let out = result.floats, n = result.count
         generator.generateBlocks((n + 3) / 4) { stream, range in
@@ -75,10 +85,13 @@ extension Tensor {
     /// Each element uses 64 random bits mapped onto the range by a widening multiply;
     /// consumes `⌈count / 2⌉` blocks.
     public static func randint(_ shape: [Int], low: Int, high: Int, dtype: DType = .int64,
-                               generator: Generator = .default) -> Tensor {
+                               generator: Generator = .default, on device: Device = .cpu) -> Tensor {
         require(low < high, "randint: empty range [\(low), \(high))")
         require(dtype == .int64 || (dtype == .int32 && low >= Int(Int32.min) && high - 1 <= Int(Int32.max)),
                 "randint: range [\(low), \(high)) does not fit dtype \(dtype)")
+        if device != .cpu {
+            return drawn(.integers(low: low, high: high), shape, dtype, blocks: (Shape.count(shape) + 1) / 2, generator, device)
+        }
         let result = Tensor(uninitializedShape: shape, dtype: dtype)
         let n = result.count
         let range = UInt64(bitPattern: Int64(high) &- Int64(low))
@@ -95,5 +108,16 @@ extension Tensor {
         }
         if dtype == .int64 { fill(result.pointer(as: Int64.self)) } else { fill(result.pointer(as: Int32.self)) }
         return result
+    }
+
+    /// Draws on a GPU: reserves the same Philox blocks the CPU draw would use (advancing
+    /// `generator` identically) and lets the backend compute the values from them.
+    private static func drawn(_ distribution: RandomDistribution, _ shape: [Int], _ dtype: DType, blocks: Int,
+                              _ generator: Generator, _ device: Device) -> Tensor {
+        let operations = DeviceDispatch.operations(on: device, "random")
+        let (key, start) = generator.reserve(blocks: blocks)
+        return DeviceDispatch.run("random") {
+            try operations.random(distribution, shape: shape, dtype: dtype, key: key, offset: start)
+        }
     }
 }
