@@ -1,6 +1,17 @@
 extension KernelSource {
-    /// float32 ↔ bfloat16 / float16 conversions for mixed precision, written with integer bit
-    /// operations on `unsigned short` (no `cuda_fp16.h`/`cuda_bf16.h`):
+    /// Suffixes of the tensor dtypes (float32, int32, int64, uint8) in the conversion kernels' names.
+    static let dtypeSuffixes = ["f32", "i32", "i64", "u8"]
+
+    /// Conversions between the tensor dtypes, as `Tensor.to(_:)` does them on the CPU, and
+    /// float32 ↔ bfloat16 / float16 conversions for mixed precision:
+    ///
+    /// - `kusari_convert_<from>_<to>(x, y, n)` for every ordered pair of distinct dtypes among
+    ///   `f32`, `i32`, `i64`, `u8`: floats round toward zero when they become integers (NaN
+    ///   gives 0; values outside the target range, which stop the CPU, saturate), `int64`
+    ///   becomes float32 through double as on the CPU, and integers narrow by keeping their
+    ///   low bits (the CPU stops on values that do not fit);
+    ///
+    /// and, with integer bit operations on `unsigned short` (no `cuda_fp16.h`/`cuda_bf16.h`):
     ///
     /// - `kusari_f32_to_bf16(x, y, n)`: round to nearest even; NaNs stay (quiet) NaNs;
     /// - `kusari_bf16_to_f32(x, y, n)`: exact;
@@ -49,6 +60,29 @@ extension KernelSource {
                 return __uint_as_float(sign | ((exponent + 112u) << 23) | (mantissa << 13));
             }
 
+            #define CONVERT_KERNEL(from, S, to, D, expr) \
+                extern "C" __global__ void kusari_convert_##from##_##to(const S* x, D* y, i64 n) { \
+                    KUSARI_FOR_EACH(i, n) { const S v = x[i]; y[i] = (expr); } \
+                }
+
+            /* Float to uint8: toward zero, NaN to 0, clamped to 0...255. */
+            __device__ __forceinline__ u8 float_to_u8(float v) {
+                return v != v ? (u8)0 : (u8)fminf(fmaxf(truncf(v), 0.0f), 255.0f);
+            }
+
+            CONVERT_KERNEL(f32, float, i32, int, __float2int_rz(v))
+            CONVERT_KERNEL(f32, float, i64, i64, __float2ll_rz(v))
+            CONVERT_KERNEL(f32, float, u8, u8, float_to_u8(v))
+            CONVERT_KERNEL(i32, int, f32, float, __int2float_rn(v))
+            CONVERT_KERNEL(i32, int, i64, i64, (i64)v)
+            CONVERT_KERNEL(i32, int, u8, u8, (u8)v)
+            CONVERT_KERNEL(i64, i64, f32, float, __double2float_rn(__ll2double_rn(v)))
+            CONVERT_KERNEL(i64, i64, i32, int, (int)v)
+            CONVERT_KERNEL(i64, i64, u8, u8, (u8)v)
+            CONVERT_KERNEL(u8, u8, f32, float, (float)v)
+            CONVERT_KERNEL(u8, u8, i32, int, (int)v)
+            CONVERT_KERNEL(u8, u8, i64, i64, (i64)v)
+
             extern "C" __global__ void kusari_f32_to_bf16(const float* x, u16* y, i64 n) {
                 KUSARI_FOR_EACH(i, n) { y[i] = float_to_bfloat16(x[i]); }
             }
@@ -66,5 +100,7 @@ extension KernelSource {
             }
 
             """#,
-        functions: ["kusari_f32_to_bf16", "kusari_bf16_to_f32", "kusari_f32_to_f16", "kusari_f16_to_f32"])
+        functions: dtypeSuffixes.flatMap { from in
+            dtypeSuffixes.filter { $0 != from }.map { "kusari_convert_\(from)_\($0)" }
+        } + ["kusari_f32_to_bf16", "kusari_bf16_to_f32", "kusari_f32_to_f16", "kusari_f16_to_f32"])
 }
