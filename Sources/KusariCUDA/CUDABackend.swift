@@ -7,7 +7,7 @@ import Kusari
 /// `tensor.to(device: .cuda(ordinal))` works and ops on its tensors run on the GPU: the
 /// project's NVRTC kernels, cuBLAS for matrix products and cuDNN for convolution, batch
 /// normalisation and LRN, all queued on the context's stream.
-public final class CUDABackend: DeviceBackend, @unchecked Sendable {
+public final class CUDABackend: DeviceOperations, @unchecked Sendable {
     /// The GPU's context (driver, stream, allocator).
     public let context: CUDAContext
     /// The project's kernels, compiled for this GPU.

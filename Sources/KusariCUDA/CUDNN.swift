@@ -99,7 +99,7 @@ public final class CUDNN: @unchecked Sendable {
         case `default` = 0
         /// Tensor cores allowed.
         case tensorOp = 1
-        /// Tensor cores with float32 down-converted (TF32).
+        /// Tensor cores, allowing float32 data to be converted down to half precision.
         case tensorOpAllowConversion = 2
         /// Plain FMA arithmetic only.
         case fma = 3

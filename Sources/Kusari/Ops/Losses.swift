@@ -77,8 +77,8 @@ public func softmaxCrossEntropy(_ logits: Tensor, _ labels: Tensor, ignoreIndex:
 }
 
 /// ``softmaxCrossEntropy(_:_:ignoreIndex:reduction:)`` on a GPU: the backend gives per-row
-/// losses and `softmax − onehot`; the count of labelled rows stays on the device, so a step
-/// never waits for the GPU here.
+/// losses and `softmax − onehot`; the mean's count of labelled rows is computed on the device
+/// too, so no labels are copied back to the host.
 private func softmaxCrossEntropy(on operations: any DeviceOperations, _ logits: Tensor, _ labels: Tensor,
                                  ignoreIndex: Int, reduction: Reduction) -> Tensor {
     let (rows, _, flatLogits) = classScores(logits)

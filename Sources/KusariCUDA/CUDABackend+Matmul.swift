@@ -1,0 +1,67 @@
+import Foundation
+import Kusari
+
+extension CUDABackend {
+    /// `output = a @ b + beta * output` with cuBLAS SGEMM (TF32 only when ``allowsTF32``).
+    ///
+    /// cuBLAS is column-major, where a row-major matrix reads as its transpose, so this computes
+    /// `outputᵀ = bᵀ aᵀ`; each operand is used in place, row-major (unit column stride) or as a
+    /// transposed row-major view (unit row stride), like the CPU's SGEMM.
+    /// - Throws: ``Kusari/KusariError`` for shapes that do not chain, an operand without a unit
+    ///   stride, a non-contiguous `output` or sizes beyond cuBLAS's 32-bit ones; ``CUDAError``
+    ///   when cuBLAS fails.
+    public func matmul(_ a: Tensor, _ b: Tensor, into output: Tensor, beta: Float) throws {
+        for (role, tensor) in [("a", a), ("b", b), ("output", output)] {
+            guard tensor.dtype == .float32, tensor.rank == 2, tensor.device == device else {
+                throw KusariError.invalidArgument("matmul \(role) must be a float32 matrix on \(device), got "
+                                                  + "\(tensor.dtype) \(tensor.shape) on \(tensor.device)")
+            }
+        }
+        let (m, k, n) = (a.shape[0], a.shape[1], b.shape[1])
+        guard b.shape[0] == k, output.shape == [m, n] else {
+            throw KusariError.shapeMismatch("matmul of \(a.shape) and \(b.shape) into \(output.shape)")
+        }
+        guard output.isContiguous else {
+            throw KusariError.invalidArgument("matmul output must be contiguous, got strides \(output.strides)")
+        }
+        if m == 0 || n == 0 { return }
+        // Column-major: op(bᵀ) is n × k, op(aᵀ) is k × m, and the row-major output is n × m.
+        let lhs = try GEMMOperand(b, "b"), rhs = try GEMMOperand(a, "a")
+        try context.makeCurrent()
+        try blas().sgemm(lhs.operation, rhs.operation, m: n, n: m, k: k, alpha: 1, a: Self.address(b),
+                         lda: lhs.leadingDimension, b: Self.address(a), ldb: rhs.leadingDimension, beta: beta,
+                         c: Self.address(output), ldc: Swift.max(n, 1))
+    }
+}
+
+/// A row-major matrix operand as cuBLAS's column-major SGEMM reads its transpose.
+private struct GEMMOperand {
+    /// `.none` for a row-major matrix (its transpose is stored column-major), `.transpose` for
+    /// a transposed row-major view.
+    let operation: CUBLAS.Operation
+    /// The column-major leading dimension.
+    let leadingDimension: Int
+
+    /// The operand for `matrix`, `[rows, columns]` with a unit stride along one axis (the
+    /// rules of the CPU's `GEMM.Operand`).
+    /// - Throws: ``Kusari/KusariError/invalidArgument(_:)`` for other strides, or a leading
+    ///   dimension beyond 32 bits.
+    init(_ matrix: Tensor, _ role: String) throws {
+        let (rows, columns) = (matrix.shape[0], matrix.shape[1])
+        let (rowStride, columnStride) = (matrix.strides[0], matrix.strides[1])
+        if (columnStride == 1 || columns == 1) && (rowStride >= Swift.max(columns, 1) || rows == 1) {
+            operation = .none
+            leadingDimension = Swift.max(rowStride, columns, 1)
+        } else if (rowStride == 1 || rows == 1) && (columnStride >= Swift.max(rows, 1) || columns == 1) {
+            operation = .transpose
+            leadingDimension = Swift.max(columnStride, rows, 1)
+        } else {
+            throw KusariError.invalidArgument("matmul \(role) \(matrix.shape) with strides \(matrix.strides) is neither "
+                                              + "row-major nor a transposed row-major view")
+        }
+        guard Int32(exactly: leadingDimension) != nil, Int32(exactly: rows) != nil, Int32(exactly: columns) != nil else {
+            throw KusariError.invalidArgument("matmul \(role) \(matrix.shape) (strides \(matrix.strides)) exceeds "
+                                              + "cuBLAS's 32-bit sizes")
+        }
+    }
+}
