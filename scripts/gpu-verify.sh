@@ -8,8 +8,10 @@
 #   2. the GPU-vs-CPU parity tests (KusariCUDATests from the bundled test runner), which fail
 #      rather than skip when no GPU is usable;
 #   3. `kusari bench train` of the four seed networks on the GPU beside the same PyTorch models on
-#      the same GPU (Benchmarks/side_by_side.py --device cuda), in float32 and with --amp. While
-#      Kusari's GPU ops are not wired in, its column stays empty and PyTorch's gives the target.
+#      the same GPU (Benchmarks/side_by_side.py --device cuda), in float32 and with --amp (Kusari
+#      has no mixed precision yet: its --amp column stays empty and PyTorch autocast gives the
+#      target);
+#   4. the same on the host's CPU cores, for the CPU→GPU speed-up of each network.
 # Exits non-zero when any step fails; every step runs regardless.
 set -uo pipefail
 here=$(dirname "$(readlink -f "$0")")
@@ -31,5 +33,9 @@ for precision in "" --amp; do
     "$python" "$here/Benchmarks/side_by_side.py" --kusari "$here/kusari" --python "$python" --device cuda \
         --threads 16 $precision || status=1
 done
+
+echo "== 4. training throughput on the CPU (for the CPU→GPU speed-up)"
+"$python" "$here/Benchmarks/side_by_side.py" --kusari "$here/kusari" --python "$python" --device cpu \
+    --threads "$(nproc)" || status=1
 
 exit $status

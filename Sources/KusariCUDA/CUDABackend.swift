@@ -13,8 +13,12 @@ public final class CUDABackend: DeviceOperations, @unchecked Sendable {
     /// The project's kernels, compiled for this GPU.
     public let kernels: KernelLibrary
     /// Restricts cuDNN to deterministic algorithms and scatter-adds to the sorted kernel, so two
-    /// runs from the same seed give identical weights (`--deterministic`).
-    public var deterministic = false
+    /// runs from the same seed give identical weights (`--deterministic`). The same switch as
+    /// ``Kusari/DeterministicAlgorithms/isEnabled``.
+    public var deterministic: Bool {
+        get { DeterministicAlgorithms.isEnabled }
+        set { DeterministicAlgorithms.isEnabled = newValue }
+    }
     /// Lets cuBLAS and cuDNN use TF32 tensor cores for float32 products (off by default: results
     /// then differ from the CPU by about 1e-3 relative).
     public var allowsTF32 = false {

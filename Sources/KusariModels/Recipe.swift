@@ -21,6 +21,9 @@ public struct TrainingOptions: Sendable {
     /// Preprocessing fitted by an earlier run (its `preprocessing.npz`), reused instead of fitted
     /// again, so that evaluating a saved model sees exactly the inputs it was trained on.
     public var preprocessing: [(String, Tensor)]?
+    /// Where the model trains: ``TrainingRun`` moves it there after the recipe builds it, and the
+    /// updater and evaluators move each batch there (the GPU backend must be installed first).
+    public var device: Device = .cpu
 
     public init(dataDirectory: URL, out: URL) {
         self.dataDirectory = dataDirectory

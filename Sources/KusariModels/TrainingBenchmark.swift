@@ -4,7 +4,7 @@ import KusariNN
 import KusariOptim
 
 /// Times full training steps (forward, softmax cross-entropy, backward, MomentumSGD update) of a
-/// seed network on fixed random data.
+/// seed network on fixed random data, on the CPU or a GPU.
 public struct TrainingBenchmark {
     /// What one benchmark run measured.
     public struct Result: Sendable {
@@ -23,20 +23,43 @@ public struct TrainingBenchmark {
         self.batchSize = batchSize
     }
 
-    /// Runs `warmup` untimed steps, then timed steps until `seconds` have passed (at least five).
+    /// Runs `warmup` untimed steps on the CPU, then timed steps until `seconds` have passed (at
+    /// least five).
     public func run(warmup: Int, seconds: Double) -> Result {
+        let (network, images, labels) = makeInputs()
+        return time(network, images, labels, warmup: warmup, seconds: seconds)
+    }
+
+    /// Runs the same benchmark with the network and data on `device` (the same weights and data
+    /// as on the CPU). Every step reads its loss back, so the timing covers the device's work.
+    /// - Throws: when no backend serves `device` or its memory runs out.
+    public func run(warmup: Int, seconds: Double, on device: Device) throws -> Result {
+        let (network, images, labels) = makeInputs()
+        try network.move(to: device)
+        return time(network, try images.to(device: device), try labels.to(device: device), warmup: warmup,
+                    seconds: seconds)
+    }
+
+    /// The network in training mode and one batch of random images and labels, from seed 0.
+    private func makeInputs() -> (any Module & UnaryLayer, Tensor, Tensor) {
         let generator = Generator(seed: 0)
         let network = model.makeNetwork()
         network.train()
-        let optimizer = MomentumSGD(network, learningRate: 0.01, momentum: 0.9)
         let images = Tensor.normal([batchSize] + model.inputShape, generator: generator)
         let labels = Tensor.randint([batchSize], low: 0, high: model.classes, generator: generator)
+        return (network, images, labels)
+    }
 
+    private func time(_ network: any Module & UnaryLayer, _ images: Tensor, _ labels: Tensor, warmup: Int,
+                      seconds: Double) -> Result {
+        let optimizer = MomentumSGD(network, learningRate: 0.01, momentum: 0.9)
         func step() {
             optimizer.zeroGrad()
             let loss = OpProfiler.measure("step: forward") { softmaxCrossEntropy(network(images), labels) }
             OpProfiler.measure("step: backward") { loss.backward() }
             OpProfiler.measure("step: update") { optimizer.step() }
+            // Waits for the device to finish the step (a no-op wait on the CPU).
+            _ = loss.item()
         }
         for _ in 0..<warmup { step() }
         var iterations = 0

@@ -13,20 +13,31 @@ import KusariTrain
 /// `recipe.txt` (the recipe's name and options), `classes.txt` (one class name per line, by label),
 /// `preprocessing.npz` (fitted transforms, when the recipe has any) and `model_ema.npz` (the
 /// averaged weights, for recipes evaluated with a parameter EMA).
+///
+/// With ``TrainingOptions/device`` set to a GPU, the model moves there once the recipe has built
+/// it (optimizer state and parameter averages follow it), and every batch is moved there before
+/// the loss; checkpoints and snapshots still hold host data.
 public struct TrainingRun {
     public let setup: TrainingSetup
     public let trainer: Trainer
     /// The recipe's ``Recipe/arguments``, written to `out/recipe.txt` so `kusari eval` knows how
     /// to rebuild the model.
     public let recipeArguments: String
+    /// Where the model trains (``TrainingOptions/device``).
+    public let device: Device
     private let output: TextOutput
 
+    /// Builds the recipe's setup for `options`, moves the model to `options.device` and
+    /// assembles the trainer.
+    /// - Throws: the recipe's errors (such as ``MissingDatasetError``), or the device's when the
+    ///   model cannot be moved there.
     public init(recipe: any Recipe, options: TrainingOptions, output: TextOutput = .standardOutput) throws {
         let setup = try recipe.makeSetup(options)
+        try setup.model.move(to: options.device)
         let updater = StandardUpdater(source: setup.training, model: setup.model, optimizer: setup.optimizer,
-                                      loss: ClassifierLoss().function)
+                                      loss: ClassifierLoss().function, device: options.device)
         let trainer = Trainer(updater: updater, stopTrigger: .epochs(setup.epochs), out: options.out)
-        let evaluator = Evaluator(source: setup.validation, model: setup.model)
+        let evaluator = Evaluator(source: setup.validation, model: setup.model, device: options.device)
         for ext in setup.extensions { trainer.extend(ext) }
         if let ema = setup.ema {
             ema.useForEvaluation(evaluator)
@@ -45,6 +56,7 @@ public struct TrainingRun {
         self.setup = setup
         self.trainer = trainer
         self.output = output
+        self.device = options.device
         recipeArguments = recipe.arguments
     }
 
@@ -67,7 +79,7 @@ public struct TrainingRun {
             try ema.withAveragedParameters(setup.model) { try setup.model.save(to: out.appendingPathComponent("model_ema.npz")) }
         }
         if let test = setup.test {
-            let result = try Evaluator(source: test, model: setup.model, prefix: "test").evaluate()
+            let result = try Evaluator(source: test, model: setup.model, prefix: "test", device: device).evaluate()
             output.write(TestResult(result, prefix: "test").line + "\n")
         }
     }

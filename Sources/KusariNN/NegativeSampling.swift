@@ -72,9 +72,12 @@ public final class NegativeSampling: Module {
         super.init()
     }
 
-    /// The summed loss of `input` `[N, size]` against context word ids `targets` `[N]`.
+    /// The summed loss of `input` `[N, size]` against context word ids `targets` `[N]`. The
+    /// negative samples are drawn on the host and follow `input` to its device.
     public func callAsFunction(_ input: Tensor, _ targets: Tensor, reduction: Reduction = .sum) -> Tensor {
-        let negatives = sampler.sample([input.shape[0], sampleSize], generator: generator)
+        let drawn = sampler.sample([input.shape[0], sampleSize], generator: generator)
+        // A failed upload leaves them on the host, where the loss stops with a clear message.
+        let negatives = (try? drawn.to(device: input.device)) ?? drawn
         return negativeSamplingLoss(input, targets: targets, negatives: negatives, outputWeights: W, reduction: reduction)
     }
 }

@@ -81,6 +81,12 @@ public class AdaptiveMomentOptimizer: Optimizer {
         AdamKernel(beta1: beta1, beta2: beta2, eps: eps, context: context, decoupled: decoupledWeightDecay)
             .run(p, g, m: state[0], v: state[1], range)
     }
+
+    /// The same update with tensor ops, for a parameter on a GPU.
+    override public func update(parameter p: Tensor, gradient g: Tensor, state: [Tensor], context: UpdateContext) {
+        AdamKernel(beta1: beta1, beta2: beta2, eps: eps, context: context, decoupled: decoupledWeightDecay)
+            .run(p, g, m: state[0], v: state[1])
+    }
 }
 
 /// The fused element loop shared by ``Adam`` and ``AdamW``.
@@ -142,5 +148,16 @@ struct AdamKernel {
             v[i] = vi
             p[i] = pi * shrink - stepSize * mi / (vi.squareRoot() * inverseRootCorrection2 + epsilon)
         })
+    }
+
+    /// The same update of whole tensors with tensor ops (for a GPU), operation for operation;
+    /// the results are written back with `assign`.
+    func run(_ p: Tensor, _ g: Tensor, m: Tensor, v: Tensor) {
+        let d = scale * g + decay * p
+        let mi = beta1 * m + (1 - beta1) * d
+        let vi = beta2 * v + (1 - beta2) * (d * d)
+        m.assign(mi)
+        v.assign(vi)
+        p.assign(p * shrink - stepSize * mi / (vi.sqrt() * inverseRootCorrection2 + eps))
     }
 }

@@ -17,15 +17,15 @@ public func clipGradientNorm(_ parameters: [Tensor], maxNorm: Float) -> Float {
     precondition(maxNorm >= 0, "clipGradientNorm: maxNorm \(maxNorm) is negative")
     var seen = Set<ObjectIdentifier>()
     let unique = parameters.filter { seen.insert(ObjectIdentifier($0)).inserted && $0.grad != nil }
-    var total: Double = 0
-    for parameter in unique {
-        total += parameter.grad!.withUnsafeFloats { OptimKernels.sumOfSquares($0) }
-    }
-    let norm = Float(total.squareRoot())
+    let norm = Float(OptimKernels.sumOfSquares(unique.map { $0.grad! }).squareRoot())
     let factor = clippingFactor(norm: norm, maxNorm: maxNorm)
     guard factor != 1 else { return norm }
     for parameter in unique {
         let gradient = parameter.grad!
+        if gradient.device != .cpu {
+            parameter.grad = withNoGrad { gradient * factor }
+            continue
+        }
         let scaled = Tensor(uninitializedShape: gradient.shape)
         scaled.withUnsafeMutableFloats { output in
             gradient.withUnsafeFloats { input in
@@ -52,6 +52,27 @@ func clippingFactor(norm: Float, maxNorm: Float) -> Float {
 enum OptimKernels {
     /// Elements per thread below which reductions run on one thread.
     static let grain = 65_536
+
+    /// `Σ x²` over all elements of `gradients`: host tensors with the SIMD loop below, tensors on a GPU by device ops (`(g · g).sum()`, one float32 sum per device, read back
+    /// once per device), added up in `Double`.
+    static func sumOfSquares(_ gradients: [Tensor]) -> Double {
+        var total: Double = 0
+        var deviceTotals: [Device: Tensor] = [:]
+        withNoGrad {
+            for gradient in gradients {
+                if gradient.device == .cpu {
+                    total += gradient.withUnsafeFloats { sumOfSquares($0) }
+                } else {
+                    let squares = (gradient * gradient).sum()
+                    deviceTotals[gradient.device] = deviceTotals[gradient.device].map { $0 + squares } ?? squares
+                }
+            }
+        }
+        for device in deviceTotals.keys.sorted(by: { $0.description < $1.description }) {
+            total += Double(deviceTotals[device]!.item())
+        }
+        return total
+    }
 
     /// `Σ x²` over `buffer`, accumulated in `Float` SIMD lanes within blocks of 4096 elements and in
     /// `Double` across blocks and threads.

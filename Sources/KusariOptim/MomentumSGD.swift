@@ -75,4 +75,15 @@ public final class MomentumSGD: Optimizer {
             }
         }
     }
+
+    /// The same update with tensor ops, for a parameter on a GPU.
+    override public func update(parameter p: Tensor, gradient g: Tensor, state: [Tensor], context: UpdateContext) {
+        let v = state[0]
+        let lr = context.learningRate, scale = context.gradientScale, decay = context.weightDecay
+        let mu = momentum
+        let d = scale * g + decay * p
+        let velocity = mu * v + d
+        v.assign(velocity)
+        p.assign(nesterov ? p - lr * (d + mu * velocity) : p - lr * velocity)
+    }
 }

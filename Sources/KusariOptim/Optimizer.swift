@@ -69,12 +69,14 @@ open class Optimizer {
     final class Entry {
         let name: String
         let parameter: Tensor
-        /// One buffer per name in ``Optimizer/stateNames``, shaped like the parameter. The buffers
-        /// are never replaced (loading copies into them), so their addresses can be kept.
+        /// One buffer per name in ``Optimizer/stateNames``, shaped like the parameter and on its
+        /// device. The buffers are never replaced (loading copies into them, and a move to the
+        /// parameter's new device refreshes ``statePointers``), so their addresses can be kept.
         var state: [Tensor] = [] {
-            didSet { statePointers = state.map { $0.storage.data.assumingMemoryBound(to: Float.self) + $0.offset } }
+            didSet { refreshStatePointers() }
         }
-        /// Start of each buffer of ``state`` (plain, contiguous float32, owned by the optimizer).
+        /// Start of each buffer of ``state`` (plain, contiguous float32, owned by the optimizer);
+        /// device addresses, never read on the host, while the parameter is on a GPU.
         private(set) var statePointers: [UnsafeMutablePointer<Float>] = []
         /// Number of updates this parameter has received.
         var step = 0
@@ -84,6 +86,19 @@ open class Optimizer {
         init(name: String, parameter: Tensor) {
             self.name = name
             self.parameter = parameter
+        }
+
+        private func refreshStatePointers() {
+            statePointers = state.map { $0.storage.data.assumingMemoryBound(to: Float.self) + $0.offset }
+        }
+
+        /// Moves the state buffers to the parameter's device when the parameter has moved since
+        /// they were made (`Module.move(to:)` before or after creating the optimizer).
+        func moveStateToParameterDevice() throws {
+            let device = parameter.device
+            guard state.contains(where: { $0.device != device }) else { return }
+            for buffer in state { try buffer.moveData(to: device) }
+            refreshStatePointers()
         }
     }
 
@@ -143,7 +158,7 @@ open class Optimizer {
         self.entries = parameters.map { Entry(name: $0.0, parameter: $0.1) }
         let slotCount = stateNames.count
         for entry in entries {
-            entry.state = (0..<slotCount).map { _ in Tensor.zeros(entry.parameter.shape) }
+            entry.state = (0..<slotCount).map { _ in Tensor.zeros(entry.parameter.shape, on: entry.parameter.device) }
         }
     }
 
@@ -189,6 +204,29 @@ open class Optimizer {
         fatalError("\(type(of: self)) does not override Optimizer.update(parameter:gradient:state:range:context:)")
     }
 
+    /// Updates a parameter that lives on a GPU, in place: the device counterpart of the element
+    /// loop, called by ``step()`` without recording gradients.
+    ///
+    /// `parameter`, `gradient` and the `state` buffers (one per name in ``stateNames``) are
+    /// contiguous float32 tensors on the same device. Overrides compute the update with tensor
+    /// ops, following the element loop's formula operation for operation, and write the results
+    /// back with `assign`; `gradient` must not be modified. The default downloads the tensors,
+    /// runs ``update(parameter:gradient:state:range:context:)`` on the host copies and uploads
+    /// the results, so every optimizer works on a device, only more slowly.
+    open func update(parameter: Tensor, gradient: Tensor, state: [Tensor], context: UpdateContext) {
+        let hostParameter = parameter.hostCopy(), hostGradient = gradient.hostCopy()
+        let hostState = state.map { $0.hostCopy() }
+        let pointers = hostState.map { $0.storage.data.assumingMemoryBound(to: Float.self) + $0.offset }
+        hostParameter.withUnsafeMutableFloats { p in
+            hostGradient.withUnsafeFloats { g in
+                update(parameter: p.baseAddress!, gradient: g.baseAddress!, state: pointers, range: 0..<p.count,
+                       context: context)
+            }
+        }
+        parameter.assign(hostParameter)
+        for (buffer, host) in zip(state, hostState) { buffer.assign(host) }
+    }
+
     // MARK: - Training
 
     /// Updates every parameter that has a gradient, in place, and counts a step. Parameters whose
@@ -205,11 +243,18 @@ open class Optimizer {
             guard let gradient = entry.parameter.grad else { continue }
             precondition(gradient.shape == entry.parameter.shape,
                          "Optimizer: gradient of '\(entry.name)' has shape \(gradient.shape), parameter \(entry.parameter.shape)")
+            do { try entry.moveStateToParameterDevice() } catch {
+                fatalError("Optimizer: cannot move the state of '\(entry.name)' to \(entry.parameter.device): \(error)")
+            }
             entry.step += 1
             let count = entry.parameter.count
             guard count > 0 else { continue }
             let context = UpdateContext(learningRate: learningRate, weightDecay: entry.weightDecay ?? weightDecay,
                                         gradientScale: scale, step: entry.step)
+            if entry.parameter.device != .cpu {
+                withNoGrad { update(parameter: entry.parameter, gradient: gradient, state: entry.state, context: context) }
+                continue
+            }
             let state = entry.statePointers
             entry.parameter.withUnsafeMutableFloats { parameter in
                 gradient.withUnsafeFloats { gradient in
@@ -244,12 +289,7 @@ open class Optimizer {
     /// The L2 norm of all current gradients taken together (parameters without a gradient count
     /// as zero), as ``gradientClipping`` measures it.
     public func gradientNorm() -> Float {
-        var total: Double = 0
-        for entry in entries {
-            guard let gradient = entry.parameter.grad else { continue }
-            total += gradient.withUnsafeFloats { OptimKernels.sumOfSquares($0) }
-        }
-        return Float(total.squareRoot())
+        Float(OptimKernels.sumOfSquares(entries.compactMap { $0.parameter.grad }).squareRoot())
     }
 
     // MARK: - Checkpoints
@@ -264,7 +304,7 @@ open class Optimizer {
     /// - for every parameter `name`, in order: `name/step`, its update count (int64 scalar), and
     ///   `name/buffer` for each of ``stateNames`` (for Adam `conv1.W/m`, `conv1.W/v`).
     ///
-    /// The tensors are copies: later steps do not change them.
+    /// The tensors are host copies, also of a model on a GPU: later steps do not change them.
     public func stateDict() -> [(String, Tensor)] {
         var result: [(String, Tensor)] = [("step", Tensor([Int64(stepCount)], shape: []))]
         for (name, value) in hyperparameters { result.append((name, Tensor(scalar: value))) }
@@ -272,7 +312,7 @@ open class Optimizer {
         for entry in entries {
             result.append((entry.name + "/step", Tensor([Int64(entry.step)], shape: [])))
             for (bufferName, buffer) in zip(names, entry.state) {
-                result.append((entry.name + "/" + bufferName, buffer.contiguousCopy()))
+                result.append((entry.name + "/" + bufferName, buffer.hostCopy()))
             }
         }
         return result

@@ -24,4 +24,10 @@ public final class SGD: Optimizer {
             p[i] -= lr * (scale * g[i] + decay * p[i])
         }
     }
+
+    /// The same update with tensor ops, for a parameter on a GPU.
+    override public func update(parameter p: Tensor, gradient g: Tensor, state: [Tensor], context: UpdateContext) {
+        let lr = context.learningRate, scale = context.gradientScale, decay = context.weightDecay
+        p.assign(p - lr * (scale * g + decay * p))
+    }
 }

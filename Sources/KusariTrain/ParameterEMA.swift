@@ -23,6 +23,10 @@ import KusariNN
 ///
 /// The state for snapshots is ``stateDict()``: the step count and the shadows.
 ///
+/// **On a GPU** each shadow lives on its parameter's device and is updated and swapped there with
+/// tensor ops (the same float32 operations, so the averages match the CPU's); when the model moves
+/// (``KusariNN/Module/move(to:)``) the shadows follow it at the next use.
+///
 /// **With a trainer**, register it as an extension and let the evaluator use it:
 /// ```swift
 /// let ema = ParameterEMA(model, decay: 0.9999)
@@ -41,7 +45,8 @@ public final class ParameterEMA: Extension {
     /// Number of ``update()`` calls so far (`t`; saved as `numUpdates`).
     public private(set) var updateCount: Int = 0
 
-    /// One contiguous float32 shadow per parameter, in the order of ``namedParameters``.
+    /// One contiguous float32 shadow per parameter, in the order of ``namedParameters``, on the
+    /// parameter's device.
     private let shadows: [Tensor]
     /// Whether the averages are currently swapped into the parameters.
     public private(set) var isSwappedIn = false
@@ -61,6 +66,7 @@ public final class ParameterEMA: Extension {
         self.usesNumUpdates = usesNumUpdates
         self.namedParameters = parameters
         self.shadows = parameters.map { _, tensor in
+            guard tensor.device == .cpu else { return withNoGrad { tensor.detach().contiguousCopy() } }
             let shadow = Tensor(uninitializedShape: tensor.shape)
             tensor.withUnsafeFloats { source in
                 shadow.withUnsafeMutableFloats { target in
@@ -88,20 +94,34 @@ public final class ParameterEMA: Extension {
         return Swift.min(decay, (1 + t) / (10 + t))
     }
 
-    /// The averages with their parameters' names, as copies.
+    /// The averages with their parameters' names, as host copies.
     public var averages: [(String, Tensor)] {
-        zip(namedParameters, shadows).map { ($0.0, $1.contiguousCopy()) }
+        zip(namedParameters, shadows).map { ($0.0, $1.hostCopy()) }
+    }
+
+    /// Moves every shadow to its parameter's device when the parameter has moved since.
+    private func followParameters() {
+        for ((name, parameter), shadow) in zip(namedParameters, shadows) where shadow.device != parameter.device {
+            do { try shadow.moveData(to: parameter.device) } catch {
+                fatalError("ParameterEMA: cannot move the average of '\(name)' to \(parameter.device): \(error)")
+            }
+        }
     }
 
     /// Counts an optimizer step and moves every average towards its parameter; call it after each
     /// ``KusariOptim/Optimizer/step()``.
     public func update() {
         precondition(!isSwappedIn, "ParameterEMA.update() inside withAveragedParameters")
+        followParameters()
         updateCount += 1
         let oneMinusDecay = 1 - effectiveDecay(step: updateCount)
         for ((_, parameter), shadow) in zip(namedParameters, shadows) {
             let count = parameter.count
             guard count > 0 else { continue }
+            if parameter.device != .cpu {
+                withNoGrad { shadow.assign(shadow - (shadow - parameter) * oneMinusDecay) }
+                continue
+            }
             parameter.withUnsafeFloats { values in
                 shadow.withUnsafeMutableFloats { averages in
                     let p = values.baseAddress!, s = averages.baseAddress!
@@ -139,11 +159,20 @@ public final class ParameterEMA: Extension {
         return try body()
     }
 
-    /// Exchanges every parameter's values with its shadow's.
+    /// Exchanges every parameter's values with its shadow's (through a copy on a GPU).
     private func swapAll() {
+        followParameters()
         for ((_, parameter), shadow) in zip(namedParameters, shadows) {
             let count = parameter.count
             guard count > 0 else { continue }
+            if parameter.device != .cpu {
+                withNoGrad {
+                    let value = parameter.detach().contiguousCopy()
+                    parameter.assign(shadow)
+                    shadow.assign(value)
+                }
+                continue
+            }
             parameter.withUnsafeMutableFloats { values in
                 shadow.withUnsafeMutableFloats { averages in
                     let p = values.baseAddress!, s = averages.baseAddress!
@@ -170,7 +199,12 @@ public final class ParameterEMA: Extension {
     public func reset() {
         precondition(!isSwappedIn, "ParameterEMA.reset() inside withAveragedParameters")
         updateCount = 0
+        followParameters()
         for ((_, parameter), shadow) in zip(namedParameters, shadows) {
+            if parameter.device != .cpu {
+                shadow.assign(parameter.detach())
+                continue
+            }
             parameter.withUnsafeFloats { source in
                 shadow.withUnsafeMutableFloats { target in
                     if let base = source.baseAddress, source.count > 0 {
@@ -196,13 +230,13 @@ public final class ParameterEMA: Extension {
     // MARK: - Snapshots
 
     /// The state for snapshots: `numUpdates` (the step count `t`, int64 scalar), then
-    /// `name/average` for every parameter, in order (copies). Decay settings are configuration
-    /// and are not saved.
+    /// `name/average` for every parameter, in order (host copies). Decay settings are
+    /// configuration and are not saved.
     public func stateDict() -> [(String, Tensor)] {
         precondition(!isSwappedIn, "ParameterEMA.stateDict() inside withAveragedParameters")
         var result: [(String, Tensor)] = [("numUpdates", Tensor([Int64(updateCount)], shape: []))]
         for ((name, _), shadow) in zip(namedParameters, shadows) {
-            result.append((name + "/average", shadow.contiguousCopy()))
+            result.append((name + "/average", shadow.hostCopy()))
         }
         return result
     }
@@ -254,6 +288,7 @@ public final class ParameterEMA: Extension {
             throw TrainerStateError("parameter averages: " + problems.joined(separator: "; "))
         }
         updateCount = count
+        followParameters()
         for ((name, _), shadow) in zip(namedParameters, shadows) {
             let tensor = values[name + "/average"]!
             shadow.assign(tensor.dtype == .float32 ? tensor : tensor.to(.float32))

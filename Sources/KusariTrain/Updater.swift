@@ -40,7 +40,8 @@ extension Updater {
 }
 
 /// The usual updater (Chainer's `StandardUpdater`): each update takes the next batch of the
-/// source, clears the gradients, computes the loss, back-propagates and steps the optimizer.
+/// source, moves it to ``device``, clears the gradients, computes the loss, back-propagates and
+/// steps the optimizer.
 public final class StandardUpdater: Updater {
     /// Where the training batches come from (a repeating source).
     public let source: BatchSource
@@ -50,6 +51,9 @@ public final class StandardUpdater: Updater {
     public let optimizer: Optimizer
     /// The loss of one batch.
     public let loss: LossFunction
+    /// Where each batch is moved before the loss sees it (Chainer's `device`); the model should
+    /// be there too (``KusariNN/Module/move(to:)``).
+    public let device: Device
     /// Updates done so far.
     public private(set) var iteration = 0
     /// ``epochDetail`` before the last update.
@@ -61,12 +65,14 @@ public final class StandardUpdater: Updater {
     ///   - optimizer: an optimizer over `model`'s parameters.
     ///   - loss: the loss of a batch; by default softmax cross-entropy with accuracy, reported as
     ///     `main/loss` and `main/accuracy` (``ClassifierLoss``).
+    ///   - device: where the batches are moved before the loss (default the CPU).
     public init(source: BatchSource, model: Module, optimizer: Optimizer,
-                loss: @escaping LossFunction = ClassifierLoss().function) {
+                loss: @escaping LossFunction = ClassifierLoss().function, device: Device = .cpu) {
         self.source = source
         self.model = model
         self.optimizer = optimizer
         self.loss = loss
+        self.device = device
         self.previousEpochDetail = source.epochDetail
     }
 
@@ -75,15 +81,18 @@ public final class StandardUpdater: Updater {
     public var isNewEpoch: Bool { source.isNewEpoch }
     public var batchesPerEpoch: Int { source.batchesPerEpoch }
 
-    /// zeroGrad, forward (the loss function), backward, `optimizer.step()`.
-    /// - Throws: ``TrainingStopped`` when the source has no more batches.
+    /// Moves the batch to ``device``, then zeroGrad, forward (the loss function), backward,
+    /// `optimizer.step()`.
+    /// - Throws: ``TrainingStopped`` when the source has no more batches; the device's error when
+    ///   the batch cannot be moved there.
     public func update(reporter: Reporter) throws {
         let before = source.epochDetail
-        guard let batch = source.next() else {
+        guard let next = source.next() else {
             throw TrainingStopped(reason: "the training source returned no batch at iteration \(iteration + 1); training sources must repeat",
                                   iteration: iteration)
         }
         previousEpochDetail = before
+        let batch = try next.to(device: device)
         optimizer.zeroGrad()
         model.zeroGrad()
         let value = loss(model, batch, reporter)
@@ -95,13 +104,14 @@ public final class StandardUpdater: Updater {
     /// Keys: `iteration`, `epoch` (int64; `epoch` is informational), `previous_epoch_detail`
     /// (float64 bits), then `model:main/…` (the model's state dict), `optimizer:main/…` (the
     /// optimizer's) and `iterator:main/…` (the source's), like Chainer's updater serialisation.
+    /// All values are host copies, also when training on a GPU.
     public func stateDict() -> [(String, Tensor)] {
         var state: [(String, Tensor)] = [
             ("iteration", StateCoding.int(iteration)),
             ("epoch", StateCoding.int(epoch)),
             ("previous_epoch_detail", StateCoding.double(previousEpochDetail)),
         ]
-        state += StateCoding.prefixed("model:main/", model.stateDict().map { ($0.0, $0.1.contiguousCopy()) })
+        state += StateCoding.prefixed("model:main/", model.stateDict().map { ($0.0, $0.1.hostCopy()) })
         state += StateCoding.prefixed("optimizer:main/", optimizer.stateDict())
         state += StateCoding.prefixed("iterator:main/", source.stateDict())
         return state

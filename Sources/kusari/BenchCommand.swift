@@ -21,15 +21,17 @@ struct BenchTrainCommand: ParsableCommand {
     @Option(help: "Mini-batch size (default: the seed's).") var batch: Int?
     @Option(help: "Untimed warm-up steps.") var warmup = 3
     @Option(help: "Seconds to keep timing (at least 5 steps run).") var seconds: Double = 10
-    @Option(help: "Device to run on (cpu).") var device = "cpu"
+    @Option(help: "Device to run on: cpu, cuda (GPU 0) or cuda:N.") var device = "cpu"
+    @Flag(help: "Use deterministic algorithms only.") var deterministic = false
+    @Flag(help: "GPU only: let float32 products use TF32 tensor cores.") var tf32 = false
     @Flag(help: "Print one JSON line instead of text.") var json = false
 
     func run() throws {
-        guard let target = Device(parsing: device) else { throw ValidationError("unknown device '\(device)'") }
-        try requireComputeDevice(target)
+        let target = try parseDevice(device)
+        try requireComputeDevice(target, deterministic: deterministic, allowsTF32: tf32)
         if let threads { Threading.threadCount = threads }
-        let result = TrainingBenchmark(model: model, batchSize: batch ?? model.seedBatchSize)
-            .run(warmup: warmup, seconds: seconds)
+        let result = try TrainingBenchmark(model: model, batchSize: batch ?? model.seedBatchSize)
+            .run(warmup: warmup, seconds: seconds, on: target)
         if OpProfiler.isEnabled { FileHandle.standardError.write(Data((OpProfiler.report() + "\n").utf8)) }
         if json {
             let fields: [String: Any] = [
@@ -42,7 +44,8 @@ struct BenchTrainCommand: ParsableCommand {
         } else {
             print("\(model.rawValue): batch \(result.batchSize), \(result.parameters) parameters, "
                   + "\(result.iterations) steps in \(String(format: "%.2f", result.seconds)) s → "
-                  + "\(String(format: "%.1f", result.imagesPerSecond)) images/s (\(Threading.threadCount) threads)")
+                  + "\(String(format: "%.1f", result.imagesPerSecond)) images/s "
+                  + (target == .cpu ? "(\(Threading.threadCount) threads)" : "(\(target))"))
         }
     }
 }

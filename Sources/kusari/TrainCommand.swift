@@ -14,8 +14,12 @@ struct TrainCommand: ParsableCommand {
 
     @Argument(help: "The recipe to train (default shapes-cnn).") var recipe = "shapes-cnn"
     @Option(help: "Folder holding the datasets, as their archives extract.") var dataDir = "../shared/datasets"
-    @Option(help: "Device: cpu, or cuda / cuda:N once the GPU ops are wired in.") var device = "cpu"
-    @Option(name: [.customShort("g"), .long], help: "Chainer-style GPU id (-1 = CPU).") var gpu: Int?
+    @Option(help: "Device to train on: cpu, cuda (GPU 0) or cuda:N.") var device = "cpu"
+    @Option(name: [.customShort("g"), .long], help: "Chainer-style GPU id (-1 = CPU); overrides --device.") var gpu: Int?
+    @Flag(help: "Use deterministic algorithms only, so runs from the same seed give identical weights (slower on a GPU).")
+    var deterministic = false
+    @Flag(help: "GPU only: let float32 products use TF32 tensor cores (faster, about 1e-3 relative error).")
+    var tf32 = false
     @Option(name: [.customShort("e"), .long], help: "Epochs (default: the seed's).") var epochs: Double?
     @Option(name: [.customShort("b"), .long], help: "Mini-batch size (default: the seed's).") var batchSize: Int?
     @Option(help: "Initial learning rate (default: the seed's).") var lr: Float?
@@ -32,9 +36,8 @@ struct TrainCommand: ParsableCommand {
             if channels != nil { throw ValidationError("--channels takes a positive count and applies to theano-cnn only") }
             throw ValidationError("unknown recipe '\(recipe)'; one of: \(Recipes.all.map(\.name).joined(separator: ", "))")
         }
-        let target = gpu.map { $0 < 0 ? Device.cpu : .cuda($0) } ?? Device(parsing: device)
-        guard let target else { throw ValidationError("unknown device '\(device)'") }
-        try requireComputeDevice(target)
+        let target = try parseDevice(device, gpu: gpu)
+        try requireComputeDevice(target, deterministic: deterministic, allowsTF32: tf32)
         if let threads { Threading.threadCount = threads }
         Generator.default.manualSeed(seed)
         var options = TrainingOptions(dataDirectory: URL(fileURLWithPath: dataDir), out: URL(fileURLWithPath: out))
@@ -44,6 +47,7 @@ struct TrainCommand: ParsableCommand {
         options.seed = seed
         options.workers = workers
         options.snapshotEvery = snapshotEvery
+        options.device = target
         do {
             let run = try TrainingRun(recipe: chosen, options: options)
             try run.run(resumingFrom: resume.map { URL(fileURLWithPath: $0) })

@@ -7,10 +7,14 @@ import Testing
 final class GPU: @unchecked Sendable {
     let context: CUDAContext
     let kernels: KernelLibrary
+    /// The context as the core's backend, registered, so tensors move to it and run ops there.
+    let backend: CUDABackend
 
     private init(context: CUDAContext, kernels: KernelLibrary) {
         self.context = context
         self.kernels = kernels
+        backend = CUDABackend(context: context, kernels: kernels)
+        DeviceBackends.register(backend)
     }
 
     private static let opened: Result<GPU, Error> = Result {
@@ -261,8 +265,7 @@ func bfloat16Bits(_ value: Float) -> UInt16 {
 struct CUDABackendTests {
     @Test func tensorsRoundTripThroughTheGPU() throws {
         guard let gpu = GPU.orSkip("the tensor round trip through CUDABackend") else { return }
-        let backend = CUDABackend(context: gpu.context, kernels: gpu.kernels)
-        DeviceBackends.register(backend)
+        let backend = gpu.backend
         let x = Tensor.normal([3, 1000], generator: Generator(seed: 11))
         let onGPU = try x.transpose().to(device: backend.device)
         #expect(onGPU.device == backend.device && onGPU.shape == [1000, 3])

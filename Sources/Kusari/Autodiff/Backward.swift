@@ -10,7 +10,7 @@ extension Tensor {
         require(requiresGrad, "backward() on a tensor that does not require gradients")
         let seed = gradient ?? {
             require(count == 1, "backward() without a gradient needs a single-element tensor, got shape \(shape)")
-            return Tensor.full(shape, 1)
+            return Tensor.full(shape, 1, on: device)
         }()
         require(seed.shape == shape, "gradient shape \(seed.shape) does not match tensor shape \(shape)")
 

@@ -1,0 +1,90 @@
+import Foundation
+import Kusari
+import KusariModels
+import KusariNN
+import KusariOptim
+import Testing
+
+/// One full training step (forward, softmax cross-entropy, backward, MomentumSGD update) of
+/// every seed network on the GPU against the same step on the CPU, from the same weights, data
+/// and dropout stream. Tolerances: the loss within 1e-4 relative, every updated weight within
+/// 1e-4 + 1e-3 relative — cuDNN and cuBLAS add in other orders than oneDNN, and TF32 stays off.
+@Suite(.serialized)
+struct TrainingStepParityTests {
+    private struct Step {
+        let loss: Float
+        let weights: [(String, [Float])]
+    }
+
+    /// The step on `device`, from `network`'s current weights, the default generator at `randomState`.
+    private func step(_ network: any Module & UnaryLayer, _ images: Tensor, _ labels: Tensor, on device: Device,
+                      randomState: (seed: UInt64, offset: UInt64)) throws -> Step {
+        try network.move(to: device)
+        let optimizer = MomentumSGD(network, learningRate: 0.01, momentum: 0.9)
+        Generator.default.state = randomState
+        let loss = softmaxCrossEntropy(network(try images.to(device: device)), try labels.to(device: device))
+        loss.backward()
+        optimizer.step()
+        return Step(loss: loss.item(), weights: network.namedParameters().map { ($0.0, $0.1.scalars) })
+    }
+
+    private func copy(of network: any Module & UnaryLayer, model: BenchmarkModel) throws -> any Module & UnaryLayer {
+        let twin = model.makeNetwork()
+        try twin.loadStateDict(network.stateDict())
+        twin.train()
+        return twin
+    }
+
+    @Test(arguments: BenchmarkModel.allCases)
+    func oneStepMatchesTheCPU(_ model: BenchmarkModel) throws {
+        guard let backend = GPU.orSkip("the \(model.rawValue) training step")?.backend else { return }
+        let generator = Generator(seed: 5)
+        let network = model.makeNetwork()
+        network.train()
+        let images = Tensor.normal([8] + model.inputShape, generator: generator)
+        let labels = Tensor.randint([8], low: 0, high: model.classes, generator: generator)
+        let twin = try copy(of: network, model: model)
+        let randomState = Generator.default.state
+        let cpu = try step(network, images, labels, on: .cpu, randomState: randomState)
+        let gpu = try step(twin, images, labels, on: backend.device, randomState: randomState)
+        #expect(Swift.abs(gpu.loss - cpu.loss) <= 1e-4 * Swift.abs(cpu.loss), "\(model.rawValue) loss \(gpu.loss) vs \(cpu.loss)")
+        for ((name, expected), (_, actual)) in zip(cpu.weights, gpu.weights) {
+            let worst = zip(expected, actual).map { Swift.abs($0 - $1) - 1e-3 * Swift.abs($0) }.max() ?? 0
+            #expect(worst <= 1e-4, "\(model.rawValue) \(name) differs by \(worst) beyond the tolerance")
+        }
+    }
+
+    @Test func deterministicStepsGiveIdenticalWeights() throws {
+        guard let backend = GPU.orSkip("the deterministic training steps")?.backend else { return }
+        backend.deterministic = true
+        defer { backend.deterministic = false }
+        let model = BenchmarkModel.theanoCNN, generator = Generator(seed: 6)
+        let network = model.makeNetwork()
+        network.train()
+        let images = Tensor.normal([16] + model.inputShape, generator: generator)
+        let labels = Tensor.randint([16], low: 0, high: model.classes, generator: generator)
+        let randomState = Generator.default.state
+        let first = try step(try copy(of: network, model: model), images, labels, on: backend.device, randomState: randomState)
+        let second = try step(try copy(of: network, model: model), images, labels, on: backend.device, randomState: randomState)
+        #expect(first.loss == second.loss)
+        for ((name, a), (_, b)) in zip(first.weights, second.weights) { #expect(a == b, "\(name) differs between runs") }
+    }
+
+    @Test func checkpointsMoveBetweenGPUAndCPU() throws {
+        guard let backend = GPU.orSkip("the checkpoint round trip")?.backend else { return }
+        let network = BenchmarkModel.tfCIFAR10.makeNetwork()
+        try network.move(to: backend.device)
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("kusari-gpu-\(UUID()).npz")
+        defer { try? FileManager.default.removeItem(at: file) }
+        try network.save(to: file)
+        let onCPU = BenchmarkModel.tfCIFAR10.makeNetwork()
+        try onCPU.load(from: file)
+        let backOnGPU = BenchmarkModel.tfCIFAR10.makeNetwork()
+        try backOnGPU.move(to: backend.device)
+        try backOnGPU.load(from: file)
+        for ((name, saved), ((_, host), (_, device))) in zip(network.stateDict(), zip(onCPU.stateDict(), backOnGPU.stateDict())) {
+            #expect(host.device == .cpu && device.device == backend.device, "\(name) is on the wrong device")
+            #expect(host.scalars == saved.scalars && device.scalars == saved.scalars, "\(name) changed on the way")
+        }
+    }
+}
