@@ -1,44 +1,13 @@
 import Foundation
+import Kusari
+import KusariTestSupport
 import Testing
-@testable import Kusari
 
-/// A stand-in GPU whose "device memory" is host memory, counting what it allocates, so that the
-/// core's device plumbing (storage ownership, copies, `to(device:)`) is tested without a GPU.
-private final class HostBackedDevice: DeviceBackend, @unchecked Sendable {
-    let device: Device
-    private let lock = NSLock()
-    private(set) var liveBytes = 0
-    private(set) var copies = 0
-
-    init(_ device: Device) { self.device = device }
-
-    func allocate(byteCount: Int) throws -> UnsafeMutableRawPointer {
-        lock.lock(); defer { lock.unlock() }
-        liveBytes += byteCount
-        return UnsafeMutableRawPointer.allocate(byteCount: byteCount, alignment: 64)
-    }
-
-    func free(_ address: UnsafeMutableRawPointer, byteCount: Int) {
-        lock.lock(); defer { lock.unlock() }
-        liveBytes -= byteCount
-        address.deallocate()
-    }
-
-    func copy(fromHost source: UnsafeRawPointer, toDevice destination: UnsafeMutableRawPointer, byteCount: Int) throws {
-        lock.lock(); copies += 1; lock.unlock()
-        destination.copyMemory(from: source, byteCount: byteCount)
-    }
-
-    func copy(fromDevice source: UnsafeRawPointer, toHost destination: UnsafeMutableRawPointer, byteCount: Int) throws {
-        lock.lock(); copies += 1; lock.unlock()
-        destination.copyMemory(from: source, byteCount: byteCount)
-    }
-}
-
+/// The core's device plumbing (storage ownership, copies, `to(device:)`, `moveData(to:)`) on an
+/// emulated GPU whose "device memory" is host memory and which counts what it holds and copies.
 struct DeviceTransferTests {
     @Test func roundTripThroughADeviceKeepsValuesAndFreesMemory() throws {
-        let device = HostBackedDevice(.cuda(7))
-        DeviceBackends.register(device)
+        let device = EmulatedDevice.install(ordinal: 7)
         #expect(DeviceBackends.backend(for: .cuda(7)) === device && DeviceBackends.backend(for: .cpu) == nil)
         try {
             let x = Tensor([Float(1), 2, 3, 4, 5, 6], shape: [2, 3])
@@ -50,8 +19,23 @@ struct DeviceTransferTests {
             #expect(back.device == .cpu && back.scalars == [1, 4, 2, 5, 3, 6])
             let labels = try Tensor([Int32(3), -1], shape: [2]).to(device: .cuda(7)).to(device: .cpu)
             #expect(labels.dtype == .int32 && labels.toArray(of: Int32.self) == [3, -1])
-            #expect(device.copies == 4)
+            #expect(device.transfers == 4)
+            // A strided view of device memory comes back through one device-side copy.
+            let view = try onDevice.transpose().to(device: .cpu)
+            #expect(view.scalars == [1, 2, 3, 4, 5, 6] && device.calls["copy"] == 1 && device.transfers == 5)
         }()
+        #expect(device.liveBytes == 0)
+    }
+
+    @Test func movingDataInPlaceKeepsTheTensorAndItsGradient() throws {
+        let device = EmulatedDevice.install(ordinal: 8)
+        let parameter = Tensor([Float(1), -2, 3], shape: [3]).requiringGrad()
+        (parameter * parameter).sum().backward()
+        try parameter.moveData(to: .cuda(8))
+        #expect(parameter.device == .cuda(8) && parameter.requiresGrad && parameter.grad?.device == .cuda(8))
+        #expect(parameter.scalars == [1, -2, 3] && parameter.grad?.scalars == [2, -4, 6] && device.liveBytes == 24)
+        try parameter.moveData(to: .cpu)
+        #expect(parameter.device == .cpu && parameter.grad?.device == .cpu && parameter.grad?.scalars == [2, -4, 6])
         #expect(device.liveBytes == 0)
     }
 

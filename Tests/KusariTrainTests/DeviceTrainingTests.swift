@@ -59,7 +59,9 @@ struct DeviceTrainingTests {
     }
 
     @Test func cnnStepMatchesTheCPU() throws {
-        try expectSameTraining(makeCNN, inputShape: [4, 2, 4, 4]) { Adam($0, learningRate: 0.01) }
+        // Not Adam: the convolution's bias feeds batch norm, so its true gradient is zero and Adam
+        // would blow rounding noise (different summation orders) up to full-size steps.
+        try expectSameTraining(makeCNN, inputShape: [4, 2, 4, 4]) { MomentumSGD($0, learningRate: 0.1) }
         #expect(emulated.calls["convolutionBackward", default: 0] > 0)
     }
 

@@ -18,6 +18,18 @@ public enum GradMode {
         defer { dictionary[key] = previous }
         return try body()
     }
+
+    /// Runs `body` with recording on, even inside ``withNoGrad(_:)`` (`torch.enable_grad`): for
+    /// code that differentiates while its caller does not, such as a backward pass computed by
+    /// re-running a forward.
+    @discardableResult
+    public static func withGrad<R>(_ body: () throws -> R) rethrows -> R {
+        let dictionary = Thread.current.threadDictionary
+        let previous = dictionary[key]
+        dictionary[key] = nil
+        defer { dictionary[key] = previous }
+        return try body()
+    }
 }
 
 /// Runs `body` without recording any backward steps; shorthand for ``GradMode/withNoGrad(_:)``.

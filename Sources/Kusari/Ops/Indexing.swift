@@ -252,7 +252,7 @@ extension Tensor {
             let leaves = zip(inputs, hostInputs).map { input, host in
                 host.detach().requiringGrad(input.requiresGrad && input.dtype == .float32)
             }
-            body(leaves).backward(hostGrad)
+            GradMode.withGrad { body(leaves).backward(hostGrad) }
             return leaves.map { leaf in leaf.grad.map { grad in DeviceDispatch.run(op) { try grad.to(device: target) } } }
         }
     }

@@ -84,7 +84,7 @@ extension Tensor {
     private func extreme(_ kind: AxisReduction.Kind, _ axes: [Int]?, _ keepDims: Bool) -> Tensor {
         require(dtype == .float32, "max/min need float32, got \(dtype)")
         let axes = normalizedAxes(axes)
-        let kept = reduceRaw(kind, axes: axes)
+        let kept = reduceRaw(kind, axes: axes).reshapeRaw(reduceShape(axes, keepDims: true))
         let result = kept.reshapeRaw(reduceShape(axes, keepDims: keepDims))
         let x = detach(), inputShape = shape
         return Tensor.record(kind == .max ? "max" : "min", result, inputs: [self]) { grad in
