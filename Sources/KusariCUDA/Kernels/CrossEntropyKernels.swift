@@ -26,31 +26,6 @@ extension KernelSource {
     public static let crossEntropy = KernelSource(
         name: "cross_entropy",
         body: #"""
-            /* Sum or max over the block; every thread gets the result. */
-            __device__ float block_reduce(float v, bool maximum, float* shared) {
-                const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = (blockDim.x + 31) >> 5;
-            #pragma unroll
-                for (int o = 16; o > 0; o >>= 1) {
-                    const float w = __shfl_down_sync(0xffffffffu, v, o);
-                    v = maximum ? fmaxf(v, w) : v + w;
-                }
-                if (lane == 0) shared[warp] = v;
-                __syncthreads();
-                if (warp == 0) {
-                    v = lane < warps ? shared[lane] : (maximum ? -kusari_infinity() : 0.0f);
-            #pragma unroll
-                    for (int o = 16; o > 0; o >>= 1) {
-                        const float w = __shfl_down_sync(0xffffffffu, v, o);
-                        v = maximum ? fmaxf(v, w) : v + w;
-                    }
-                    if (lane == 0) shared[32] = v;
-                }
-                __syncthreads();
-                const float result = shared[32];
-                __syncthreads();
-                return result;
-            }
-
             #define CROSS_ENTROPY_KERNELS(suffix, L) \
                 extern "C" __global__ void kusari_softmax_cross_entropy_forward_f32_##suffix( \
                         const float* logits, const L* labels, float* loss, float* valid, float* row_max, \

@@ -2,7 +2,8 @@
 ///
 /// Sources include no headers (NVRTC runs without the CUDA toolkit's headers); every kernel is
 /// `extern "C"` so its name is the one listed in ``functions``. Each source starts with
-/// ``prelude``: the integer typedefs, the grid-stride loop and the rank-6 stride layout.
+/// ``prelude``: the integer typedefs, the grid-stride loop, the rank-6 stride layout and a block
+/// reduction.
 public struct KernelSource: Sendable, Hashable {
     /// Short name, used as the NVRTC program name (`<name>.cu`) and in errors.
     public let name: String
@@ -57,6 +58,31 @@ public struct KernelSource: Sendable, Hashable {
 
         __device__ __forceinline__ float kusari_nan() { return __int_as_float(0x7fc00000); }
         __device__ __forceinline__ float kusari_infinity() { return __int_as_float(0x7f800000); }
+
+        /* Sum or max over the block (`shared`: 33 floats); every thread gets the result. */
+        __device__ float block_reduce(float v, bool maximum, float* shared) {
+            const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = (blockDim.x + 31) >> 5;
+        #pragma unroll
+            for (int o = 16; o > 0; o >>= 1) {
+                const float w = __shfl_down_sync(0xffffffffu, v, o);
+                v = maximum ? fmaxf(v, w) : v + w;
+            }
+            if (lane == 0) shared[warp] = v;
+            __syncthreads();
+            if (warp == 0) {
+                v = lane < warps ? shared[lane] : (maximum ? -kusari_infinity() : 0.0f);
+        #pragma unroll
+                for (int o = 16; o > 0; o >>= 1) {
+                    const float w = __shfl_down_sync(0xffffffffu, v, o);
+                    v = maximum ? fmaxf(v, w) : v + w;
+                }
+                if (lane == 0) shared[32] = v;
+            }
+            __syncthreads();
+            const float result = shared[32];
+            __syncthreads();
+            return result;
+        }
 
         """#
 }

@@ -14,31 +14,6 @@ extension KernelSource {
     public static let softmax = KernelSource(
         name: "softmax",
         body: #"""
-            /* Sum or max over the block; every thread gets the result. `shared` holds 33 floats. */
-            __device__ float softmax_block_reduce(float v, bool maximum, float* shared) {
-                const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = (blockDim.x + 31) >> 5;
-            #pragma unroll
-                for (int o = 16; o > 0; o >>= 1) {
-                    const float w = __shfl_down_sync(0xffffffffu, v, o);
-                    v = maximum ? fmaxf(v, w) : v + w;
-                }
-                if (lane == 0) shared[warp] = v;
-                __syncthreads();
-                if (warp == 0) {
-                    v = lane < warps ? shared[lane] : (maximum ? -kusari_infinity() : 0.0f);
-            #pragma unroll
-                    for (int o = 16; o > 0; o >>= 1) {
-                        const float w = __shfl_down_sync(0xffffffffu, v, o);
-                        v = maximum ? fmaxf(v, w) : v + w;
-                    }
-                    if (lane == 0) shared[32] = v;
-                }
-                __syncthreads();
-                const float result = shared[32];
-                __syncthreads();
-                return result;
-            }
-
             extern "C" __global__ void kusari_softmax_rows_f32(const float* x, float* y, i64 rows, i64 length,
                                                                int take_log) {
                 __shared__ float shared[33];
@@ -47,10 +22,10 @@ extension KernelSource {
                     float* out = y + r * length;
                     float peak = -kusari_infinity();
                     for (i64 k = threadIdx.x; k < length; k += blockDim.x) peak = fmaxf(peak, in[k]);
-                    peak = softmax_block_reduce(peak, true, shared);
+                    peak = block_reduce(peak, true, shared);
                     float total = 0.0f;
                     for (i64 k = threadIdx.x; k < length; k += blockDim.x) total += expf(in[k] - peak);
-                    total = softmax_block_reduce(total, false, shared);
+                    total = block_reduce(total, false, shared);
                     if (take_log) {
                         const float log_total = logf(total);
                         for (i64 k = threadIdx.x; k < length; k += blockDim.x) out[k] = in[k] - peak - log_total;
@@ -90,7 +65,7 @@ extension KernelSource {
                     float* result = gx + r * length;
                     float total = 0.0f;
                     for (i64 k = threadIdx.x; k < length; k += blockDim.x) total += take_log ? g[k] : g[k] * out[k];
-                    total = softmax_block_reduce(total, false, shared);
+                    total = block_reduce(total, false, shared);
                     for (i64 k = threadIdx.x; k < length; k += blockDim.x) {
                         result[k] = take_log ? g[k] - expf(out[k]) * total : out[k] * (g[k] - total);
                     }
