@@ -9,11 +9,3 @@ extension Batch {
         return Batch(inputs: try inputs.to(device: device), labels: try labels.to(device: device))
     }
 }
-
-extension Tensor {
-    /// A copy in host memory sharing nothing with this tensor (downloaded from a GPU), cut off
-    /// from the autodiff graph, for state dicts.
-    func hostCopy() -> Tensor {
-        device == .cpu ? withNoGrad { detach().contiguousCopy() } : Tensor(npy: npyArray)
-    }
-}

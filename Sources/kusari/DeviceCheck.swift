@@ -6,9 +6,9 @@ import KusariCUDA
 /// installs Kusari's CUDA backend, so that tensors and models moved there compute on it.
 ///
 /// - Parameters:
-///   - deterministic: require deterministic algorithms (`DeterministicAlgorithms.isEnabled`, and
-///     the backend's deterministic cuDNN algorithms and scatter-adds), so that two runs from the
-///     same seed give identical weights.
+///   - deterministic: require deterministic algorithms (`DeterministicAlgorithms.isEnabled`, which
+///     the CUDA backend follows with deterministic cuDNN algorithms and scatter-adds), so that two
+///     runs from the same seed give identical weights.
 ///   - allowsTF32: let cuBLAS and cuDNN use TF32 tensor cores for float32 products (faster,
 ///     about 1e-3 relative difference from the CPU); ignored on the CPU.
 /// - Throws: `ValidationError` saying what was found when the GPU cannot be used.
@@ -19,11 +19,6 @@ func requireComputeDevice(_ device: Device, deterministic: Bool = false, allowsT
     do { backend = try CUDABackend.install(ordinal: ordinal) } catch {
         throw ValidationError("\(device) is not usable: \(error) (`kusari info` lists the GPUs and CUDA libraries found)")
     }
-    guard DeviceBackends.backend(for: device) is any DeviceOperations else {
-        throw ValidationError("\(device) (\(backend.context.device.name)) was found, but this build's CUDA backend "
-                              + "runs no tensor ops: use --device cpu")
-    }
-    backend.deterministic = deterministic
     backend.allowsTF32 = allowsTF32
 }
 

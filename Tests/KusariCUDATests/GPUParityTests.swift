@@ -213,44 +213,13 @@ struct GPUParityTests {
         loss.backward()
         let expectedGradient = try #require(logits.grad).scalars
 
-        let dx = try gpu.context.upload(logits.detach().scalars), dl = try gpu.context.upload(labels)
-        let perRow = try gpu.context.allocate(Float.self, count: rows), valid = try gpu.context.allocate(Float.self, count: rows)
-        let peak = try gpu.context.allocate(Float.self, count: rows), inverse = try gpu.context.allocate(Float.self, count: rows)
-        try gpu.context.launch(try gpu.kernel("kusari_softmax_cross_entropy_forward_f32_i64", in: .crossEntropy),
-                               grid: (rows, 1, 1), block: (128, 1, 1),
-                               arguments: [.buffer(dx), .buffer(dl), .buffer(perRow), .buffer(valid), .buffer(peak),
-                                           .buffer(inverse), .null, .count(rows), .count(classes), .int64(-1)])
-        let totals = try gpu.context.allocate(Float.self, count: 2), mean = try gpu.context.allocate(Float.self, count: 1)
-        let sumRows = try gpu.kernel("kusari_sum_rows_f32", in: .reduction)
-        let total = DeviceBufferSlice(totals, offset: 0), count = DeviceBufferSlice(totals, offset: 1)
-        try gpu.context.launch(sumRows, grid: (1, 1, 1), block: (64, 1, 1),
-                               arguments: [.buffer(perRow), .pointer(total.address), .count(1), .count(rows), .float(1)])
-        try gpu.context.launch(sumRows, grid: (1, 1, 1), block: (64, 1, 1),
-                               arguments: [.buffer(valid), .pointer(count.address), .count(1), .count(rows), .float(1)])
-        try gpu.context.launch(try gpu.kernel("kusari_mean_over_count_f32", in: .crossEntropy), grid: (1, 1, 1),
-                               block: (1, 1, 1), arguments: [.pointer(total.address), .pointer(count.address), .buffer(mean)])
-        #expect(Swift.abs(try gpu.floats(mean, 1)[0] - loss.item()) <= 1e-5)
-
-        let one = try gpu.context.upload([Float(1)])
-        let gradient = try gpu.context.allocate(Float.self, count: rows * classes)
-        try gpu.context.launch(try gpu.kernel("kusari_softmax_cross_entropy_backward_f32_i64", in: .crossEntropy),
-                               count: rows * classes,
-                               arguments: [.buffer(dx), .buffer(dl), .buffer(peak), .buffer(inverse), .buffer(one),
-                                           .int64(0), .pointer(count.address), .buffer(gradient), .count(rows),
-                                           .count(classes), .int64(-1)])
-        for (got, want) in zip(try gpu.floats(gradient, rows * classes), expectedGradient) {
+        let onGPU = try logits.detach().to(device: gpu.backend.device).requiringGrad()
+        let gpuLoss = softmaxCrossEntropy(onGPU, try Tensor(labels, shape: [rows]).to(device: gpu.backend.device))
+        #expect(Swift.abs(gpuLoss.item() - loss.item()) <= 1e-5)
+        gpuLoss.backward()
+        for (got, want) in zip(try #require(onGPU.grad).scalars, expectedGradient) {
             #expect(Swift.abs(got - want) <= 1e-6)
         }
-    }
-}
-
-/// An element inside a float32 device buffer, for kernels that write single values.
-struct DeviceBufferSlice {
-    let address: CUdeviceptr
-
-    init(_ buffer: DeviceBuffer, offset: Int) {
-        precondition((offset + 1) * 4 <= buffer.byteCount)
-        address = buffer.address + CUdeviceptr(offset * 4)
     }
 }
 

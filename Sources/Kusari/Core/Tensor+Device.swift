@@ -29,6 +29,13 @@ extension Tensor {
 }
 
 extension Tensor {
+    /// A contiguous copy in host memory that shares nothing with this tensor and is cut off from
+    /// the autodiff graph (downloaded from a GPU): what state dicts and checkpoints hold.
+    public func hostCopy() -> Tensor {
+        guard device == .cpu else { return DeviceDispatch.run("hostCopy") { try to(device: .cpu) } }
+        return withNoGrad { detach().contiguousCopy() }
+    }
+
     /// Moves this tensor's values to `target` in place: its storage is replaced by a contiguous
     /// copy there (as `param.data = param.data.to(device)` does in PyTorch), so modules and
     /// optimizers holding the tensor keep it. A gradient it holds moves too.

@@ -33,6 +33,21 @@ extension KernelSource {
                 if (last > outputs) last = outputs;
             }
 
+            /* Output o's plane, window origin (y0, x0), and the window's rows [h0, h1) and columns
+               [w0, w1) inside the input. */
+            __device__ __forceinline__ void pool_window(const PoolGeometry& g, i64 o, i64& plane, i64& y0, i64& x0,
+                                                        i64& h0, i64& h1, i64& w0, i64& w1) {
+                const i64 plane_out = g.out_height * g.out_width;
+                plane = o / plane_out;
+                const i64 r = o - plane * plane_out, oh = r / g.out_width, ow = r - oh * g.out_width;
+                y0 = oh * g.stride_h - g.pad_h;
+                x0 = ow * g.stride_w - g.pad_w;
+                h0 = y0 > 0 ? y0 : 0;
+                w0 = x0 > 0 ? x0 : 0;
+                h1 = y0 + g.kernel_h < g.height ? y0 + g.kernel_h : g.height;
+                w1 = x0 + g.kernel_w < g.width ? x0 + g.kernel_w : g.width;
+            }
+
             /* The average's divisor for the window starting at (y0, x0). */
             __device__ __forceinline__ float pool_divisor(const PoolGeometry& g, i64 y0, i64 x0, int include) {
                 i64 y1 = y0 + g.kernel_h, x1 = x0 + g.kernel_w;
@@ -46,14 +61,9 @@ extension KernelSource {
 
             extern "C" __global__ void kusari_max_pool_forward_f32(const float* x, float* y, i64* index,
                                                                    const PoolGeometry g) {
-                const i64 plane_out = g.out_height * g.out_width;
-                KUSARI_FOR_EACH(o, g.planes * plane_out) {
-                    const i64 plane = o / plane_out, r = o - plane * plane_out;
-                    const i64 oh = r / g.out_width, ow = r - oh * g.out_width;
-                    const i64 y0 = oh * g.stride_h - g.pad_h, x0 = ow * g.stride_w - g.pad_w;
-                    const i64 h0 = y0 > 0 ? y0 : 0, w0 = x0 > 0 ? x0 : 0;
-                    const i64 h1 = y0 + g.kernel_h < g.height ? y0 + g.kernel_h : g.height;
-                    const i64 w1 = x0 + g.kernel_w < g.width ? x0 + g.kernel_w : g.width;
+                KUSARI_FOR_EACH(o, g.planes * g.out_height * g.out_width) {
+                    i64 plane, y0, x0, h0, h1, w0, w1;
+                    pool_window(g, o, plane, y0, x0, h0, h1, w0, w1);
                     const float* source = x + plane * g.height * g.width;
                     float best = -kusari_infinity();
                     i64 at = -1;
@@ -95,14 +105,9 @@ extension KernelSource {
 
             extern "C" __global__ void kusari_avg_pool_forward_f32(const float* x, float* y, const PoolGeometry g,
                                                                    int include) {
-                const i64 plane_out = g.out_height * g.out_width;
-                KUSARI_FOR_EACH(o, g.planes * plane_out) {
-                    const i64 plane = o / plane_out, r = o - plane * plane_out;
-                    const i64 oh = r / g.out_width, ow = r - oh * g.out_width;
-                    const i64 y0 = oh * g.stride_h - g.pad_h, x0 = ow * g.stride_w - g.pad_w;
-                    const i64 h0 = y0 > 0 ? y0 : 0, w0 = x0 > 0 ? x0 : 0;
-                    const i64 h1 = y0 + g.kernel_h < g.height ? y0 + g.kernel_h : g.height;
-                    const i64 w1 = x0 + g.kernel_w < g.width ? x0 + g.kernel_w : g.width;
+                KUSARI_FOR_EACH(o, g.planes * g.out_height * g.out_width) {
+                    i64 plane, y0, x0, h0, h1, w0, w1;
+                    pool_window(g, o, plane, y0, x0, h0, h1, w0, w1);
                     const float* source = x + plane * g.height * g.width;
                     float sum = 0.0f;
                     for (i64 h = h0; h < h1; ++h) {
