@@ -12,7 +12,7 @@
 # Ubuntu 24.04 because the bundle needs glibc 2.36 or newer (it is built on Debian 12).
 FROM nvidia/cuda:12.6.3-cudnn-runtime-ubuntu24.04
 RUN apt-get update && apt-get install -y --no-install-recommends python3 && rm -rf /var/lib/apt/lists/*
-ADD dist/kusari-linux-x86_64.tar.gz /opt/
+ADD dist/kusari-linux-x86_64.tar.xz /opt/
 ENV PATH=/opt/kusari:$PATH
 ENTRYPOINT ["kusari"]
 CMD ["info"]

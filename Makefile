@@ -1,6 +1,6 @@
 # Kusari — build, test and run. Every target installs the Debian packages it needs first.
 SHELL := /bin/bash
-APT_PACKAGES := libdnnl-dev zlib1g-dev libmatio-dev libpng-dev libturbojpeg0-dev libcairo2-dev
+APT_PACKAGES := libdnnl-dev zlib1g-dev libmatio-dev libpng-dev libturbojpeg0-dev libcairo2-dev xz-utils
 SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 SWIFT ?= swift
 
@@ -60,7 +60,7 @@ run: release
 bench: release
 	python3 Benchmarks/side_by_side.py --python $${PYTHON:-venv/bin/python}
 
-## bundle: dist/kusari-linux-x86_64.tar.gz, the release binary with the Swift runtime linked in,
+## bundle: dist/kusari-linux-x86_64.tar.xz, the release binary with the Swift runtime linked in,
 ## its non-CUDA shared libraries, a launcher, the test runner and gpu-verify.sh (see README).
 bundle: deps
 	scripts/bundle.sh dist

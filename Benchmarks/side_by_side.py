@@ -3,8 +3,9 @@
 
 For each model, runs (one after the other, never together)
 
-    KUSARI bench train MODEL --threads T --json --device D --seconds S
+    KUSARI bench train MODEL --threads T --json --device D --seconds S [--amp --amp-dtype bf16|fp16]
     PYTHON Benchmarks/pytorch/bench_train.py MODEL --threads T --device D --seconds S
+           [--amp --amp-dtype bfloat16|float16]
 
 with OMP_NUM_THREADS / MKL_NUM_THREADS set to T in the children, reads the one JSON line each
 prints, and prints a Markdown table with the ratio of images/s (Kusari / PyTorch).
@@ -28,6 +29,8 @@ BENCHMARKS = Path(__file__).resolve().parent
 REPO = BENCHMARKS.parent
 PYTORCH_SCRIPT = BENCHMARKS / "pytorch" / "bench_train.py"
 ALL_MODELS = ("theano-cnn", "tf-cifar10", "vgg-cifar100", "rcnn-svhn")
+# --amp-dtype values, as bench_train.py spells them, and Kusari's names for them.
+AMP_DTYPES = {"bfloat16": "bf16", "float16": "fp16"}
 
 
 def parse_args() -> argparse.Namespace:
@@ -44,11 +47,18 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=10.0,
                         help="timed seconds per model and framework (default 10)")
     parser.add_argument("--amp", action="store_true",
-                        help="mixed precision: PyTorch under torch.autocast (bfloat16); Kusari has no "
-                             "--amp yet, so its column stays empty")
+                        help="mixed precision in both frameworks: autocast to --amp-dtype (Kusari's "
+                             "--amp, PyTorch's torch.autocast)")
+    parser.add_argument("--amp-dtype", choices=AMP_DTYPES, default=None,
+                        help="with --amp: bfloat16 (default) or float16 (both then scale the loss "
+                             "dynamically, torch.amp.GradScaler in PyTorch)")
     parser.add_argument("--skip-kusari", action="store_true", help="run PyTorch only")
     parser.add_argument("--skip-pytorch", action="store_true", help="run Kusari only")
-    return parser.parse_args()
+    args = parser.parse_args()
+    if args.amp_dtype is not None and not args.amp:
+        parser.error("--amp-dtype needs --amp")
+    args.amp_dtype = args.amp_dtype or "bfloat16"
+    return args
 
 
 def child_env(threads: int) -> dict[str, str]:
@@ -102,6 +112,8 @@ def main() -> None:
     env = child_env(args.threads)
     common = ["--threads", str(args.threads), "--device", args.device,
               "--seconds", seconds_text(args.seconds)]
+    kusari_amp = ["--amp", "--amp-dtype", AMP_DTYPES[args.amp_dtype]] if args.amp else []
+    pytorch_amp = ["--amp", "--amp-dtype", args.amp_dtype] if args.amp else []
 
     if hasattr(os, "getloadavg") and os.getloadavg()[0] > 0.5:
         print(f"warning: 1-minute load average is {os.getloadavg()[0]:.2f}; other work on this "
@@ -110,18 +122,18 @@ def main() -> None:
     rows = []
     for model in models:
         kusari = None
-        if not args.skip_kusari and not args.amp:
-            kusari = run_json("kusari", [args.kusari, "bench", "train", model, "--threads",
-                                         str(args.threads), "--json", "--device", args.device,
-                                         "--seconds", seconds_text(args.seconds)], env)
+        if not args.skip_kusari:
+            kusari = run_json("kusari", [args.kusari, "bench", "train", model, "--json"] + common
+                              + kusari_amp, env)
         pytorch = None
         if not args.skip_pytorch:
             pytorch = run_json("pytorch", [args.python, str(PYTORCH_SCRIPT), model] + common
-                               + (["--amp"] if args.amp else []), env)
+                               + pytorch_amp, env)
         rows.append((model, kusari, pytorch))
 
     print()
-    print(f"Training throughput, {args.device}{' AMP (bfloat16)' if args.amp else ''}, {args.threads} threads, "
+    print(f"Training throughput, {args.device}{f' AMP ({args.amp_dtype})' if args.amp else ''}, "
+          f"{args.threads} threads, "
           f"~{seconds_text(args.seconds)} s timed per run (images/s, higher is better)")
     print()
     print("| model | batch | params (kusari / pytorch) | Kusari img/s | PyTorch img/s "

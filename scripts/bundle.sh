@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the self-contained Kusari bundle for GPU (or any x86-64 Linux) hosts:
-#   dist/kusari-linux-x86_64.tar.gz  →  kusari/kusari         launcher (sets LD_LIBRARY_PATH)
+#   dist/kusari-linux-x86_64.tar.xz  →  kusari/kusari         launcher (sets LD_LIBRARY_PATH)
 #                                       kusari/bin/kusari     release binary, Swift runtime linked in
 #                                       kusari/lib/*.so*      the non-CUDA shared libraries it needs
 #                                       kusari/tests/         the test runner (GPU parity tests)
@@ -47,6 +47,6 @@ mkdir -p "$root/Benchmarks/pytorch"
 cp Benchmarks/side_by_side.py "$root/Benchmarks/"
 cp Benchmarks/pytorch/*.py "$root/Benchmarks/pytorch/"
 
-tar -C "$stage" -czf "$out/kusari-linux-x86_64.tar.gz" kusari
+XZ_OPT="-6 -T0" tar -C "$stage" -cJf "$out/kusari-linux-x86_64.tar.xz" kusari
 glibc=$(objdump -T "$binary" "$root"/lib/*.so* 2>/dev/null | grep -o 'GLIBC_[0-9.]*' | sort -uV | tail -n 1)
-echo "$out/kusari-linux-x86_64.tar.gz: $(du -h "$out/kusari-linux-x86_64.tar.gz" | cut -f1), $(ls "$root/lib" | wc -l) libraries; needs ${glibc:-GLIBC_?} or newer"
+echo "$out/kusari-linux-x86_64.tar.xz: $(du -h "$out/kusari-linux-x86_64.tar.xz" | cut -f1), $(ls "$root/lib" | wc -l) libraries; needs ${glibc:-GLIBC_?} or newer"

@@ -8,9 +8,8 @@
 #   2. the GPU-vs-CPU parity tests (KusariCUDATests from the bundled test runner), which fail
 #      rather than skip when no GPU is usable;
 #   3. `kusari bench train` of the four seed networks on the GPU beside the same PyTorch models on
-#      the same GPU (Benchmarks/side_by_side.py --device cuda), in float32 and with --amp (Kusari
-#      has no mixed precision yet: its --amp column stays empty and PyTorch autocast gives the
-#      target);
+#      the same GPU (Benchmarks/side_by_side.py --device cuda), in float32 and with --amp
+#      (bfloat16 autocast on both sides);
 #   4. the same on the host's CPU cores, for the CPU→GPU speed-up of each network.
 # Exits non-zero when any step fails; every step runs regardless.
 set -uo pipefail

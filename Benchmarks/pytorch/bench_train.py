@@ -1,16 +1,20 @@
 """Times PyTorch training steps of one seed network on random data.
 
     python bench_train.py MODEL [--threads 2] [--iterations N | --seconds S] [--warmup W]
-                          [--batch B] [--device cpu|cuda] [--amp] [--channels 16|64|256]
+                          [--batch B] [--device cpu|cuda] [--amp [--amp-dtype bfloat16|float16]]
+                          [--channels 16|64|256]
 
 One step = forward, softmax cross-entropy on the logits, backward, SGD (lr 0.01, momentum 0.9),
-in train mode (dropout and batch statistics on). The inputs (standard normal) and the integer
+in train mode (dropout and batch statistics on). With --amp the forward pass and loss run under
+torch.autocast (bfloat16 by default); with --amp-dtype float16 the loss is scaled and the step
+taken through torch.amp.GradScaler, PyTorch's recipe for float16. The inputs (standard normal) and the integer
 labels are generated once, with a fixed seed, and reused in every step. After the warm-up steps
 either exactly N steps are timed, or (default) steps run until S seconds have passed and at least
 --min-iterations have run. Prints one JSON line:
 
     {"framework": "pytorch", "model": ..., "batch": ..., "threads": ..., "device": ...,
-     "parameters": ..., "iterations": ..., "seconds": ..., "images_per_second": ..., ...}
+     "parameters": ..., "iterations": ..., "seconds": ..., "images_per_second": ...,
+     "amp": false | "bf16" | "fp16", ...}
 """
 
 from __future__ import annotations
@@ -44,11 +48,16 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--batch", type=int, default=None, help="default: the seed's batch size")
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     parser.add_argument("--amp", action="store_true",
-                        help="torch.autocast with bfloat16 (cuda or cpu)")
+                        help="torch.autocast (cuda or cpu), in --amp-dtype")
+    parser.add_argument("--amp-dtype", choices=("bfloat16", "float16"), default=None,
+                        help="with --amp: bfloat16 (default) or float16 (with torch.amp.GradScaler)")
     parser.add_argument("--channels", type=int, default=None,
                         help="theano-cnn conv width: 16 (default), 64 or 256")
     parser.add_argument("--seed", type=int, default=0)
-    return parser.parse_args()
+    args = parser.parse_args()
+    if args.amp_dtype is not None and not args.amp:
+        parser.error("--amp-dtype needs --amp")
+    return args
 
 
 def main() -> None:
@@ -75,18 +84,25 @@ def main() -> None:
 
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     loss_fn = nn.CrossEntropyLoss()
+    amp_dtype = torch.float16 if args.amp_dtype == "float16" else torch.bfloat16
+    scaler = torch.amp.GradScaler(device.type) if args.amp and amp_dtype == torch.float16 else None
 
     def autocast():
         if args.amp:
-            return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+            return torch.autocast(device_type=device.type, dtype=amp_dtype)
         return contextlib.nullcontext()
 
     def step() -> torch.Tensor:
         optimizer.zero_grad(set_to_none=True)
         with autocast():
             loss = loss_fn(model(images), labels)
-        loss.backward()
-        optimizer.step()
+        if scaler is None:
+            loss.backward()
+            optimizer.step()
+        else:
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
         return loss
 
     def sync() -> None:
@@ -126,7 +142,7 @@ def main() -> None:
         "iterations": iterations,
         "seconds": round(seconds, 4),
         "images_per_second": round(iterations * batch / seconds, 2),
-        "amp": args.amp,
+        "amp": ({torch.float16: "fp16", torch.bfloat16: "bf16"}[amp_dtype] if args.amp else False),
         "loss": round(loss_value, 4),
         "torch": torch.__version__,
     }))

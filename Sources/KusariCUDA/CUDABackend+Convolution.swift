@@ -4,25 +4,30 @@ import Kusari
 extension CUDABackend {
     /// Convolution (cuDNN forward) or transposed convolution (cuDNN backward-data of the
     /// convolution it transposes, whose filter is exactly the user's `[Cin, Cout/groups, kh, kw]`
-    /// weight) of NCHW float32 `input`, cross-correlation as on the CPU, plus `bias` per output
-    /// channel. Algorithms come from cuDNN's heuristics (see ``ConvolutionAlgorithmCache``);
+    /// weight) of NCHW `input`, cross-correlation as on the CPU, plus `bias` per output channel.
+    /// `input`, `weight` and `bias` share one dtype, float32, float16 or bfloat16, which the
+    /// output has too; float16 and bfloat16 accumulate in float32 (tensor cores allowed) and
+    /// round the output, then add the bias in float32 and round again. Algorithms come from
+    /// cuDNN's heuristics (see ``ConvolutionAlgorithmCache``); float32 data is computed in
     /// float32 arithmetic unless ``allowsTF32``.
-    /// - Throws: ``Kusari/KusariError`` when a tensor does not match the descriptor, or for a
-    ///   transposed convolution whose output is smaller than its natural size (cuDNN's sizes
-    ///   cannot express it); ``CUDAError`` when cuDNN fails.
+    /// - Throws: ``Kusari/KusariError`` when a tensor does not match the descriptor, for mixed or
+    ///   integer dtypes, or for a transposed convolution whose output is smaller than its natural
+    ///   size (cuDNN's sizes cannot express it); ``CUDAError`` when cuDNN fails.
     public func convolutionForward(_ convolution: ConvolutionDescriptor, input: Tensor, weight: Tensor,
                                    bias: Tensor?) throws -> Tensor {
         try CUDNNConvolution.validate(convolution)
         try CUDNNConvolution.expect(input, convolution.inputShape, "input")
         try CUDNNConvolution.expect(weight, convolution.weightShape, "weight")
         if let bias { try CUDNNConvolution.expect(bias, [convolution.outputShape[1]], "bias") }
-        let output = try Tensor(uninitializedShape: convolution.outputShape, dtype: .float32, on: self)
+        let dtype = try CUDNNConvolution.sharedDType([("input", input), ("weight", weight)]
+                                                     + (bias.map { [("bias", $0)] } ?? []))
+        let output = try Tensor(uninitializedShape: convolution.outputShape, dtype: dtype, on: self)
         guard output.count > 0 else { return output }
         if input.count == 0 || weight.count == 0 {
             try fill(output, with: 0)
         } else {
-            let problem = try CUDNNConvolution(convolution, backend: self)
-            let x = try packedFloat32(input, "convolution input"), w = try packedFloat32(weight, "convolution weight")
+            let problem = try CUDNNConvolution(convolution, dtype: dtype, backend: self)
+            let x = try denseOnDevice(input, "convolution input"), w = try denseOnDevice(weight, "convolution weight")
             if convolution.isTransposed {
                 try problem.backwardData(weight: w, gradient: x, into: output)
             } else {
@@ -36,7 +41,9 @@ extension CUDABackend {
     /// The gradients of ``convolutionForward(_:input:weight:bias:)`` that `needed` asks for:
     /// input by cuDNN backward-data (forward for a transposed convolution), weight by
     /// backward-filter (with the roles of input and gradient swapped when transposed), bias by
-    /// cuDNN's sum over `N`, `H`, `W`. With ``deterministic`` only reproducible algorithms run.
+    /// the sum over `N`, `H`, `W` (cuDNN's for float32, a float32-accumulating kernel for float16
+    /// and bfloat16). `gradient`, `input` and `weight` share one dtype, which the results have.
+    /// With ``deterministic`` only reproducible algorithms run.
     /// - Throws: as ``convolutionForward(_:input:weight:bias:)``.
     public func convolutionBackward(_ convolution: ConvolutionDescriptor, gradient: Tensor, input: Tensor, weight: Tensor,
                                     needed: (input: Bool, weight: Bool, bias: Bool)) throws
@@ -45,15 +52,18 @@ extension CUDABackend {
         try CUDNNConvolution.expect(gradient, convolution.outputShape, "output gradient")
         try CUDNNConvolution.expect(input, convolution.inputShape, "input")
         try CUDNNConvolution.expect(weight, convolution.weightShape, "weight")
-        let dy = try packedFloat32(gradient, "convolution output gradient")
+        let dtype = try CUDNNConvolution.sharedDType([("output gradient", gradient), ("input", input),
+                                                      ("weight", weight)])
+        let dy = try denseOnDevice(gradient, "convolution output gradient")
         // Without elements on one side, the input and weight gradients are zeros (cuDNN takes no empty tensors).
         let empty = dy.count == 0 || input.count == 0 || weight.count == 0
-        let problem = empty || !(needed.input || needed.weight) ? nil : try CUDNNConvolution(convolution, backend: self)
+        let problem = empty || !(needed.input || needed.weight) ? nil
+            : try CUDNNConvolution(convolution, dtype: dtype, backend: self)
         var inputGradient: Tensor?, weightGradient: Tensor?, biasGradient: Tensor?
         if needed.input {
-            let result = try Tensor(uninitializedShape: convolution.inputShape, dtype: .float32, on: self)
+            let result = try Tensor(uninitializedShape: convolution.inputShape, dtype: dtype, on: self)
             if let problem {
-                let w = try packedFloat32(weight, "convolution weight")
+                let w = try denseOnDevice(weight, "convolution weight")
                 if convolution.isTransposed {
                     try problem.forward(input: dy, weight: w, into: result)
                 } else {
@@ -65,9 +75,9 @@ extension CUDABackend {
             inputGradient = result
         }
         if needed.weight {
-            let result = try Tensor(uninitializedShape: convolution.weightShape, dtype: .float32, on: self)
+            let result = try Tensor(uninitializedShape: convolution.weightShape, dtype: dtype, on: self)
             if let problem {
-                let x = try packedFloat32(input, "convolution input")
+                let x = try denseOnDevice(input, "convolution input")
                 if convolution.isTransposed {
                     try problem.backwardFilter(input: dy, gradient: x, into: result)
                 } else {
@@ -84,18 +94,27 @@ extension CUDABackend {
         return (inputGradient, weightGradient, biasGradient)
     }
 
-    /// `[C]`: the sums of the dense NCHW `gradient` over `N`, `H` and `W`
-    /// (`cudnnConvolutionBackwardBias`).
+    /// `[C]`: the sums of the dense NCHW `gradient` over `N`, `H` and `W`, in its dtype
+    /// (`cudnnConvolutionBackwardBias` for float32, `kusari_channel_sums_*` otherwise).
     private func channelSums(_ gradient: Tensor) throws -> Tensor {
-        let result = try Tensor(uninitializedShape: [gradient.shape[1]], dtype: .float32, on: self)
+        let (batch, channels) = (gradient.shape[0], gradient.shape[1])
+        let result = try Tensor(uninitializedShape: [channels], dtype: gradient.dtype, on: self)
         guard gradient.count > 0 else {
             try fill(result, with: 0)
+            return result
+        }
+        if gradient.dtype != .float32 {
+            let inner = gradient.count / (batch * channels)
+            try launchRows("kusari_channel_sums_\(Self.suffix(gradient.dtype))", in: .conversion, rows: channels,
+                           work: batch * inner, maxThreads: 256,
+                           [.pointer(Self.address(gradient)), .pointer(Self.address(result)), .count(batch),
+                            .count(channels), .count(inner)])
             return result
         }
         try context.makeCurrent()
         let handle = try dnn(), cudnn = handle.cudnn
         let gradients = try CUDNNTensorDescriptor(cudnn, shape: gradient.shape)
-        let sums = try CUDNNTensorDescriptor(cudnn, shape: [1, gradient.shape[1], 1, 1])
+        let sums = try CUDNNTensorDescriptor(cudnn, shape: [1, channels, 1, 1])
         var one: Float = 1, zero: Float = 0
         try cudnn.check(cudnn.cudnnConvolutionBackwardBias(handle.handle, &one, gradients.descriptor, Self.address(gradient),
                                                            &zero, sums.descriptor, Self.address(result)),
@@ -103,9 +122,17 @@ extension CUDABackend {
         return result
     }
 
-    /// Adds `bias` (`[C]`) to every channel of the dense NCHW `output`, in place.
+    /// Adds `bias` (`[C]`, the dtype of `output`) to every channel of the dense NCHW `output`,
+    /// in place.
     private func addChannelBias(_ bias: Tensor, to output: Tensor) throws {
-        let b = try packedFloat32(bias, "convolution bias")
+        let b = try denseOnDevice(bias, "convolution bias")
+        if output.dtype != .float32 {
+            let inner = output.count / (output.shape[0] * output.shape[1])
+            try launch("kusari_add_channel_bias_\(Self.suffix(output.dtype))", in: .conversion, count: output.count,
+                       [.pointer(Self.address(output)), .pointer(Self.address(b)), .count(output.count),
+                        .count(output.shape[1]), .count(inner)])
+            return
+        }
         let layout = KernelLayout(shape: output.shape, stridesA: output.strides, stridesB: [0, 1, 0, 0])
         try context.launch(kernel("kusari_add_broadcast_f32", in: .elementwise), count: output.count,
                            arguments: [.pointer(Self.address(output)), .pointer(Self.address(b)),
@@ -125,10 +152,14 @@ private struct CUDNNConvolution {
     let descriptor: CUDNNConvolutionDescriptor
     let key: ConvolutionAlgorithmCache.Key
 
-    /// The descriptors of the ``validate(_:)``-checked, non-empty `convolution` on `backend`'s
-    /// cuDNN handle.
-    /// - Throws: ``CUDAError`` when cuDNN rejects a descriptor.
-    init(_ convolution: ConvolutionDescriptor, backend: CUDABackend) throws {
+    /// The descriptors of the ``validate(_:)``-checked, non-empty `convolution` of `dtype` data
+    /// (float32, float16 or bfloat16; see ``sharedDType(_:)``) on `backend`'s cuDNN handle.
+    /// - Throws: ``Kusari/KusariError/invalidArgument(_:)`` for an integer `dtype`,
+    ///   ``CUDAError`` when cuDNN rejects a descriptor.
+    init(_ convolution: ConvolutionDescriptor, dtype: DType, backend: CUDABackend) throws {
+        guard let dataType = CUDNN.DataType(dtype) else {
+            throw KusariError.invalidArgument("convolution on CUDA: no cuDNN data type for \(dtype)")
+        }
         let (xShape, yShape) = convolution.isTransposed ? (convolution.outputShape, convolution.inputShape)
                                                         : (convolution.inputShape, convolution.outputShape)
         try backend.context.makeCurrent()
@@ -137,15 +168,30 @@ private struct CUDNNConvolution {
         self.backend = backend
         self.handle = handle
         self.convolution = convolution
-        x = try CUDNNTensorDescriptor(cudnn, shape: xShape)
-        y = try CUDNNTensorDescriptor(cudnn, shape: yShape)
-        w = try CUDNNFilterDescriptor(cudnn, shape: convolution.weightShape)
+        x = try CUDNNTensorDescriptor(cudnn, shape: xShape, dataType: dataType)
+        y = try CUDNNTensorDescriptor(cudnn, shape: yShape, dataType: dataType)
+        w = try CUDNNFilterDescriptor(cudnn, shape: convolution.weightShape, dataType: dataType)
         key = ConvolutionAlgorithmCache.Key(device: backend.context.device.ordinal, convolution: convolution,
-                                            direction: .forward, deterministic: backend.deterministic,
+                                            dtype: dtype, direction: .forward, deterministic: backend.deterministic,
                                             allowsTF32: backend.allowsTF32)
         descriptor = try CUDNNConvolutionDescriptor(cudnn, padding: convolution.padding, stride: convolution.stride,
                                                     dilation: convolution.dilation, groups: convolution.groups,
-                                                    mathType: key.allowsTF32 ? .tensorOp : .fma)
+                                                    mathType: key.allowsTensorCores ? .tensorOp : .fma)
+    }
+
+    /// The dtype that the `(role, tensor)` `operands` of a convolution share: float32, float16
+    /// or bfloat16.
+    /// - Throws: ``Kusari/KusariError/invalidArgument(_:)`` for mixed dtypes or an integer one.
+    static func sharedDType(_ operands: [(String, Tensor)]) throws -> DType {
+        let dtype = operands[0].1.dtype
+        guard operands.allSatisfy({ $0.1.dtype == dtype }) else {
+            throw KusariError.invalidArgument("convolution on CUDA needs one dtype for all operands, got "
+                                              + operands.map { "\($0.0) \($0.1.dtype)" }.joined(separator: ", "))
+        }
+        guard CUDNN.DataType(dtype) != nil else {
+            throw KusariError.invalidArgument("convolution on CUDA takes float32, float16 or bfloat16, got \(dtype)")
+        }
+        return dtype
     }
 
     /// Throws ``Kusari/KusariError/invalidArgument(_:)`` unless `c` describes a 2-d
@@ -256,8 +302,9 @@ private struct CUDNNConvolution {
     }
 
     /// The first of cuDNN's heuristic ranking for `direction` that runs for these shapes, is
-    /// reproducible when ``CUDABackend/deterministic`` is set, computes in float32 unless TF32 is
-    /// allowed, and whose workspace fits in free device memory (with the allocator's cache).
+    /// reproducible when ``CUDABackend/deterministic`` is set, computes float32 data in float32
+    /// unless TF32 is allowed (16-bit data takes any math type: tensor cores accumulate in
+    /// float32), and whose workspace fits in free device memory (with the allocator's cache).
     private func chooseAlgorithm(_ direction: ConvolutionAlgorithmCache.Direction) throws
         -> ConvolutionAlgorithmCache.Choice {
         let cudnn = handle.cudnn
@@ -287,7 +334,7 @@ private struct CUDNNConvolution {
         let candidates = ranking.prefix(Int(Swift.max(0, Swift.min(returned, requested))))
         let usable = candidates.first { entry in
             entry.status == 0 && (!key.deterministic || entry.isDeterministic)
-                && (key.allowsTF32 || entry.mathType == CUDNN.MathType.fma.rawValue) && entry.memory <= limit
+                && (key.allowsTensorCores || entry.mathType == CUDNN.MathType.fma.rawValue) && entry.memory <= limit
         }
         guard let usable else {
             let listed = candidates.map { "algorithm \($0.algorithm) (status \($0.status), deterministic "
@@ -301,7 +348,7 @@ private struct CUDNNConvolution {
 }
 
 /// The convolution algorithms chosen so far, so cuDNN's heuristics run once per problem:
-/// keyed by GPU, convolution, direction, determinism and TF32, shared by every backend.
+/// keyed by GPU, convolution, dtype, direction, determinism and TF32, shared by every backend.
 final class ConvolutionAlgorithmCache: @unchecked Sendable {
     /// Which of the three cuDNN convolution calls.
     enum Direction: String, Hashable, Sendable {
@@ -313,14 +360,20 @@ final class ConvolutionAlgorithmCache: @unchecked Sendable {
         /// The GPU's ordinal.
         let device: Int
         let convolution: ConvolutionDescriptor
+        /// The data's dtype: float32, float16 or bfloat16.
+        let dtype: DType
         let direction: Direction
         let deterministic: Bool
         let allowsTF32: Bool
 
+        /// Whether algorithms may use tensor cores: always for 16-bit data, for float32 only
+        /// when TF32 is allowed.
+        var allowsTensorCores: Bool { dtype != .float32 || allowsTF32 }
+
         /// The same problem in another direction.
         func with(_ direction: Direction) -> Key {
-            Key(device: device, convolution: convolution, direction: direction, deterministic: deterministic,
-                allowsTF32: allowsTF32)
+            Key(device: device, convolution: convolution, dtype: dtype, direction: direction,
+                deterministic: deterministic, allowsTF32: allowsTF32)
         }
     }
 

@@ -2,20 +2,30 @@ import Foundation
 import Kusari
 
 extension CUDABackend {
-    /// `output = a @ b + beta * output` with cuBLAS SGEMM (TF32 only when ``allowsTF32``).
+    /// `output = a @ b + beta * output`: cuBLAS SGEMM for float32 `a` and `b` (TF32 only when
+    /// ``allowsTF32``), `cublasGemmEx` for float16 or bfloat16 ones (tensor cores, float32
+    /// accumulation, `CUBLAS_COMPUTE_32F`); `output` is float32 either way.
     ///
     /// cuBLAS is column-major, where a row-major matrix reads as its transpose, so this computes
     /// `outputᵀ = bᵀ aᵀ`; each operand is used in place, row-major (unit column stride) or as a
     /// transposed row-major view (unit row stride), like the CPU's SGEMM.
-    /// - Throws: ``Kusari/KusariError`` for shapes that do not chain, an operand without a unit
-    ///   stride, a non-contiguous `output` or sizes beyond cuBLAS's 32-bit ones; ``CUDAError``
-    ///   when cuBLAS fails.
+    /// - Throws: ``Kusari/KusariError`` for shapes that do not chain, operands of different or
+    ///   integer dtypes, an output other than float32, an operand without a unit stride, a
+    ///   non-contiguous `output` or sizes beyond cuBLAS's 32-bit ones; ``CUDAError`` when cuBLAS
+    ///   fails.
     public func matmul(_ a: Tensor, _ b: Tensor, into output: Tensor, beta: Float) throws {
         for (role, tensor) in [("a", a), ("b", b), ("output", output)] {
-            guard tensor.dtype == .float32, tensor.rank == 2, tensor.device == device else {
-                throw KusariError.invalidArgument("matmul \(role) must be a float32 matrix on \(device), got "
+            guard tensor.rank == 2, tensor.device == device else {
+                throw KusariError.invalidArgument("matmul \(role) must be a matrix on \(device), got "
                                                   + "\(tensor.dtype) \(tensor.shape) on \(tensor.device)")
             }
+        }
+        guard a.dtype == b.dtype, let inputType = CUBLAS.DataType(a.dtype) else {
+            throw KusariError.invalidArgument("matmul on CUDA needs a and b of one dtype, float32, float16 or "
+                                              + "bfloat16, got \(a.dtype) and \(b.dtype)")
+        }
+        guard output.dtype == .float32 else {
+            throw KusariError.invalidArgument("matmul output must be float32, got \(output.dtype)")
         }
         let (m, k, n) = (a.shape[0], a.shape[1], b.shape[1])
         guard b.shape[0] == k, output.shape == [m, n] else {
@@ -28,9 +38,28 @@ extension CUDABackend {
         // Column-major: op(bᵀ) is n × k, op(aᵀ) is k × m, and the row-major output is n × m.
         let lhs = try GEMMOperand(b, "b"), rhs = try GEMMOperand(a, "a")
         try context.makeCurrent()
-        try blas().sgemm(lhs.operation, rhs.operation, m: n, n: m, k: k, alpha: 1, a: Self.address(b),
-                         lda: lhs.leadingDimension, b: Self.address(a), ldb: rhs.leadingDimension, beta: beta,
-                         c: Self.address(output), ldc: Swift.max(n, 1))
+        let handle = try blas()
+        if inputType == .float32 {
+            try handle.sgemm(lhs.operation, rhs.operation, m: n, n: m, k: k, alpha: 1, a: Self.address(b),
+                             lda: lhs.leadingDimension, b: Self.address(a), ldb: rhs.leadingDimension, beta: beta,
+                             c: Self.address(output), ldc: Swift.max(n, 1))
+        } else {
+            try handle.gemmEx(lhs.operation, rhs.operation, m: n, n: m, k: k, alpha: 1, a: Self.address(b), inputType,
+                              lda: lhs.leadingDimension, b: Self.address(a), inputType, ldb: rhs.leadingDimension,
+                              beta: beta, c: Self.address(output), .float32, ldc: Swift.max(n, 1), compute: .float32)
+        }
+    }
+}
+
+extension CUBLAS.DataType {
+    /// The `cudaDataType` of `dtype`'s elements, `nil` for the integer dtypes.
+    init?(_ dtype: DType) {
+        switch dtype {
+        case .float32: self = .float32
+        case .float16: self = .float16
+        case .bfloat16: self = .bfloat16
+        case .int32, .int64, .uint8: return nil
+        }
     }
 }
 

@@ -3,7 +3,7 @@ import Kusari
 
 extension CUDABackend {
     /// Sets every element of the contiguous `tensor` to `value`, converted to its dtype as the
-    /// CPU does (toward zero for the integer dtypes).
+    /// CPU does (toward zero for the integer dtypes, to nearest even for float16 and bfloat16).
     /// - Throws: ``Kusari/KusariError/invalidArgument(_:)`` for a strided tensor, a tensor on
     ///   another device or a value its integer dtype cannot hold; ``CUDAError`` when the launch
     ///   fails.
@@ -14,14 +14,16 @@ extension CUDABackend {
                                               + "\(tensor.strides)")
         }
         guard tensor.count > 0 else { return }
-        let argument: KernelArgument
+        let name: String, argument: KernelArgument
         switch tensor.dtype {
-        case .float32: argument = .float(value)
-        case .int32: argument = .int32(try Self.integer(value, as: Int32.self))
-        case .int64: argument = .int64(try Self.integer(value, as: Int64.self))
-        case .uint8: argument = .int32(Int32(try Self.integer(value, as: UInt8.self)))
+        case .float32: (name, argument) = ("f32", .float(value))
+        case .int32: (name, argument) = ("i32", .int32(try Self.integer(value, as: Int32.self)))
+        case .int64: (name, argument) = ("i64", .int64(try Self.integer(value, as: Int64.self)))
+        case .uint8: (name, argument) = ("u8", .int32(Int32(try Self.integer(value, as: UInt8.self))))
+        case .float16: (name, argument) = ("u16", .int32(Int32(Float16(value).bitPattern)))
+        case .bfloat16: (name, argument) = ("u16", .int32(Int32(Self.bfloat16Bits(value))))
         }
-        try launch("kusari_fill_\(Self.suffix(tensor.dtype))", in: .elementwise, count: tensor.count,
+        try launch("kusari_fill_\(name)", in: .elementwise, count: tensor.count,
                    [.pointer(Self.address(tensor)), .count(tensor.count), argument])
     }
 
@@ -55,19 +57,27 @@ extension CUDABackend {
     }
 
     /// A contiguous copy of `source` as `dtype`, with the CPU's conversions: floats round toward
-    /// zero when they become integers and `int64` reaches float32 through double. Values the
-    /// CPU cannot convert (NaN or out of range, where it stops) give defined results here: float
-    /// → integer saturates (NaN gives 0), integer → narrower integer keeps the low bits.
+    /// zero when they become integers, `int64` reaches float32 through double, and float32,
+    /// float16 and bfloat16 convert into one another with one rounding to nearest even (NaN
+    /// stays NaN, float16 overflows to infinity); integers and the 16-bit floats convert through
+    /// float32 (so integers beyond 2²⁴ round twice on their way to bfloat16). Values the CPU
+    /// cannot convert (NaN or out of range, where it stops) give defined results here: float →
+    /// integer saturates (NaN gives 0), integer → narrower integer keeps the low bits.
     /// - Throws: ``Kusari/KusariError/invalidArgument(_:)`` for a tensor on another device;
     ///   ``CUDAError`` when the launch fails.
     public func convert(_ source: Tensor, to dtype: DType) throws -> Tensor {
         let input = try denseOnDevice(source, "convert")
+        let sixteenBit = Self.isSixteenBitFloat(source.dtype) || Self.isSixteenBitFloat(dtype)
+        if sixteenBit && !(source.dtype.isFloatingPoint && dtype.isFloatingPoint) {
+            return try convert(convert(input, to: .float32), to: dtype)
+        }
         let result = try Tensor(uninitializedShape: source.shape, dtype: dtype, on: self)
         if dtype == source.dtype {
             try copy(input, into: result)
         } else if result.count > 0 {
-            try launch("kusari_convert_\(Self.suffix(source.dtype))_\(Self.suffix(dtype))", in: .conversion,
-                       count: result.count,
+            let name = sixteenBit ? "kusari_\(Self.suffix(source.dtype))_to_\(Self.suffix(dtype))"
+                                  : "kusari_convert_\(Self.suffix(source.dtype))_\(Self.suffix(dtype))"
+            try launch(name, in: .conversion, count: result.count,
                        [.pointer(Self.address(input)), .pointer(Self.address(result)), .count(result.count)])
         }
         return result
@@ -199,7 +209,19 @@ extension CUDABackend {
         case .int32: return "i32"
         case .int64: return "i64"
         case .uint8: return "u8"
+        case .float16: return "f16"
+        case .bfloat16: return "bf16"
         }
+    }
+
+    /// Whether `dtype` is float16 or bfloat16.
+    static func isSixteenBitFloat(_ dtype: DType) -> Bool { dtype == .float16 || dtype == .bfloat16 }
+
+    /// The bfloat16 bit pattern nearest to `value` (to nearest even; NaN stays a quiet NaN).
+    static func bfloat16Bits(_ value: Float) -> UInt16 {
+        let bits = value.bitPattern
+        if value.isNaN { return UInt16(truncatingIfNeeded: bits >> 16) | 0x0040 }
+        return UInt16(truncatingIfNeeded: (bits &+ 0x7fff &+ ((bits >> 16) & 1)) >> 16)
     }
 
     /// `value` rounded toward zero as a `T`.

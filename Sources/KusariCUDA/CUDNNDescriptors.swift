@@ -1,16 +1,17 @@
 import Foundation
 import Kusari
 
-/// A cuDNN tensor descriptor for float32 data, destroyed with the object.
+/// A cuDNN tensor descriptor, destroyed with the object.
 final class CUDNNTensorDescriptor {
     let cudnn: CUDNN
     /// The `cudnnTensorDescriptor_t`.
     let descriptor: CUDNN.Descriptor
 
-    /// A descriptor of dense row-major data of `shape` (rank 3 to 8; cuDNN takes no lower ranks).
+    /// A descriptor of dense row-major `dataType` data of `shape` (rank 3 to 8; cuDNN takes no
+    /// lower ranks).
     /// - Throws: ``Kusari/KusariError/invalidArgument(_:)`` when a size does not fit cuDNN's
     ///   32-bit fields, ``CUDAError`` when cuDNN rejects the descriptor.
-    init(_ cudnn: CUDNN, shape: [Int]) throws {
+    init(_ cudnn: CUDNN, shape: [Int], dataType: CUDNN.DataType = .float32) throws {
         let dimensions = try cudnnInt32s(shape, "tensor shape")
         let steps = try cudnnInt32s(packedStrides(shape), "tensor strides")
         var descriptor: CUDNN.Descriptor?
@@ -18,40 +19,41 @@ final class CUDNNTensorDescriptor {
         guard let descriptor else { throw CUDAError.noDevice("cudnnCreateTensorDescriptor returned nothing") }
         self.cudnn = cudnn
         self.descriptor = descriptor
-        try cudnn.check(cudnn.cudnnSetTensorNdDescriptor(descriptor, CUDNN.DataType.float32.rawValue,
-                                                         Int32(dimensions.count), dimensions, steps),
-                        "cudnnSetTensorNdDescriptor(\(shape))")
+        try cudnn.check(cudnn.cudnnSetTensorNdDescriptor(descriptor, dataType.rawValue, Int32(dimensions.count),
+                                                         dimensions, steps),
+                        "cudnnSetTensorNdDescriptor(\(shape), data type \(dataType))")
     }
 
     deinit { _ = cudnn.cudnnDestroyTensorDescriptor(descriptor) }
 }
 
-/// A cuDNN filter descriptor for float32 `[K, C, kh, kw]` weights in NCHW order.
+/// A cuDNN filter descriptor for `[K, C, kh, kw]` weights in NCHW order.
 final class CUDNNFilterDescriptor {
     let cudnn: CUDNN
     /// The `cudnnFilterDescriptor_t`.
     let descriptor: CUDNN.Descriptor
 
-    /// A descriptor of the packed filter `shape`, `[K, C / groups, kh, kw]`.
+    /// A descriptor of the packed `dataType` filter `shape`, `[K, C / groups, kh, kw]`.
     /// - Throws: ``Kusari/KusariError/invalidArgument(_:)`` for sizes beyond 32 bits,
     ///   ``CUDAError`` when cuDNN rejects the descriptor.
-    init(_ cudnn: CUDNN, shape: [Int]) throws {
+    init(_ cudnn: CUDNN, shape: [Int], dataType: CUDNN.DataType = .float32) throws {
         let dimensions = try cudnnInt32s(shape, "filter shape")
         var descriptor: CUDNN.Descriptor?
         try cudnn.check(cudnn.cudnnCreateFilterDescriptor(&descriptor), "cudnnCreateFilterDescriptor")
         guard let descriptor else { throw CUDAError.noDevice("cudnnCreateFilterDescriptor returned nothing") }
         self.cudnn = cudnn
         self.descriptor = descriptor
-        try cudnn.check(cudnn.cudnnSetFilterNdDescriptor(descriptor, CUDNN.DataType.float32.rawValue,
-                                                         CUDNN.TensorFormat.nchw.rawValue, Int32(dimensions.count),
-                                                         dimensions),
-                        "cudnnSetFilterNdDescriptor(\(shape))")
+        try cudnn.check(cudnn.cudnnSetFilterNdDescriptor(descriptor, dataType.rawValue, CUDNN.TensorFormat.nchw.rawValue,
+                                                         Int32(dimensions.count), dimensions),
+                        "cudnnSetFilterNdDescriptor(\(shape), data type \(dataType))")
     }
 
     deinit { _ = cudnn.cudnnDestroyFilterDescriptor(descriptor) }
 }
 
-/// A cuDNN 2-d cross-correlation descriptor computing in float32.
+/// A cuDNN 2-d cross-correlation descriptor computing in float32, whatever the data type (for
+/// float16 and bfloat16 data, cuDNN's pseudo-half configurations: 16-bit storage, float32
+/// arithmetic).
 final class CUDNNConvolutionDescriptor {
     let cudnn: CUDNN
     /// The `cudnnConvolutionDescriptor_t`.
@@ -128,6 +130,18 @@ final class CUDNNLRNDescriptor {
     }
 
     deinit { _ = cudnn.cudnnDestroyLRNDescriptor(descriptor) }
+}
+
+extension CUDNN.DataType {
+    /// The cuDNN data type of `dtype`'s elements, `nil` for the integer dtypes.
+    init?(_ dtype: DType) {
+        switch dtype {
+        case .float32: self = .float32
+        case .float16: self = .float16
+        case .bfloat16: self = .bfloat16
+        case .int32, .int64, .uint8: return nil
+        }
+    }
 }
 
 extension CUDABackend {

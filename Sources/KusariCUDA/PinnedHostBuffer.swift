@@ -32,9 +32,17 @@ public struct PinnedHostMemory: RawMemoryBackend {
 
 /// Pinned host buffers, binned and reused like device memory (a training loop asks for the
 /// same batch sizes every step).
+///
+/// Asynchronous copies read a buffer after the call that queued them has returned, so the pool
+/// also keeps what such a copy reads alive: ``hold(_:untilWorkQueuedOn:)`` records an event after
+/// the copy and holds the buffer's owner until ``releaseCompleted()`` finds the event complete.
+/// Only then can the buffer return to the pool and be handed out again.
 public final class PinnedHostPool: @unchecked Sendable {
     /// The allocator the buffers come from.
     public let allocator: CachingAllocator<PinnedHostMemory>
+    private let inFlight = InFlightHolds<StreamEvent>()
+    private let queryLock = NSLock()
+    private var eventQuery: CUDADriver.EventOp?
 
     /// A pool over `backend`.
     public init(backend: PinnedHostMemory) {
@@ -45,11 +53,46 @@ public final class PinnedHostPool: @unchecked Sendable {
     public func buffer(byteCount: Int) throws -> PinnedHostBuffer {
         try PinnedHostBuffer(byteCount: byteCount, allocator: allocator)
     }
+
+    /// Owners held for copies not yet known to have finished.
+    public var heldCount: Int { inFlight.count }
+
+    /// Keeps `owner` (which keeps pinned memory allocated) alive until the work queued on
+    /// `stream` so far, such as a copy from that memory, has finished: records an event on
+    /// `stream` that a later ``releaseCompleted()`` checks.
+    /// - Throws: ``CUDAError`` when the event cannot be recorded (`owner` is not held then, so
+    ///   synchronise the stream before letting it go).
+    public func hold(_ owner: AnyObject, untilWorkQueuedOn stream: CUstream) throws {
+        let memory = allocator.backend
+        try memory.driver.check(memory.driver.cuCtxSetCurrent(memory.context), "cuCtxSetCurrent")
+        inFlight.hold(owner, until: try StreamEvent(recordingOn: stream, driver: memory.driver, query: try query()))
+    }
+
+    /// Lets go of the owners whose copies have finished, oldest first; their buffers return to
+    /// the pool once nothing else holds them.
+    /// - Throws: ``CUDAError`` when an event reports an error of the queued work.
+    public func releaseCompleted() throws {
+        guard inFlight.count > 0 else { return }
+        let memory = allocator.backend
+        try memory.driver.check(memory.driver.cuCtxSetCurrent(memory.context), "cuCtxSetCurrent")
+        try inFlight.releaseCompleted { try $0.hasCompleted() }
+    }
+
+    /// The driver's `cuEventQuery`, resolved on first use.
+    private func query() throws -> CUDADriver.EventOp {
+        try queryLock.withLock {
+            if let eventQuery { return eventQuery }
+            let resolved = try StreamEvent.queryFunction(allocator.backend.driver)
+            eventQuery = resolved
+            return resolved
+        }
+    }
 }
 
 /// A page-locked host buffer from a ``PinnedHostPool``; fill it, then hand it to
 /// ``CUDAContext/copyAsync(_:to:)``. It goes back to the pool on deinit, so keep it alive until
-/// the copy has run (until the stream is synchronised or an event after the copy completed).
+/// the copy has run (until the stream is synchronised or an event after the copy completed, as
+/// ``PinnedHostPool/hold(_:untilWorkQueuedOn:)`` arranges).
 public final class PinnedHostBuffer: @unchecked Sendable {
     /// The buffer's first byte.
     public let pointer: UnsafeMutableRawPointer

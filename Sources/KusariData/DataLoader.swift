@@ -24,7 +24,12 @@ import Kusari
 /// ``loadStateDict(_:)``), so even the first batch of an evaluation pass is usually ready when
 /// asked for. Stopping early is fine: when the loader is deallocated the threads finish the batch
 /// at hand and exit, and `deinit` waits for them.
-public final class DataLoader<D: Dataset>: BatchSource where D.Example == LabeledImage {
+///
+/// **Pinned memory.** With `pinnedFor: device` (or ``pinMemory(for:)``) the workers assemble
+/// batches directly in page-locked host memory of `device`'s backend, so that
+/// `Batch.to(device:)` uploads them asynchronously (PyTorch's `pin_memory=True`). Values are the
+/// same either way; where the backend offers no pinned memory, batches stay in ordinary memory.
+public final class DataLoader<D: Dataset>: PinnedBatchSource where D.Example == LabeledImage {
     /// The examples.
     public let dataset: D
     /// Examples per batch.
@@ -53,6 +58,8 @@ public final class DataLoader<D: Dataset>: BatchSource where D.Example == Labele
     public private(set) var position = 0
     /// Whether the last batch completed an epoch.
     public private(set) var isNewEpoch = false
+    /// The device whose backend supplies the batches' pinned memory; `nil` for ordinary memory.
+    public var pinnedDevice: Device? { assembler.pinnedDevice }
 
     private let assembler: BatchAssembler<D>
     private let pipeline: BatchPipeline?
@@ -70,9 +77,11 @@ public final class DataLoader<D: Dataset>: BatchSource where D.Example == Labele
     ///   - workers: threads assembling batches; 0 assembles them synchronously in ``next()``.
     ///   - prefetch: batches prepared ahead of the consumer (at least `workers` are).
     ///   - batchTransform: applied to each assembled input batch (on the workers), e.g. ``ZCAWhitening``.
+    ///   - pinnedFor: assemble batches in pinned host memory of this GPU's backend, for
+    ///     asynchronous uploads to it (see ``pinMemory(for:)``); `nil`: ordinary memory.
     public init(_ dataset: D, batchSize: Int, shuffle: Bool = true, repeating: Bool = true, dropLast: Bool = false,
                 seed: UInt64 = 0, transform: (any ImageTransform)? = nil, workers: Int = 2, prefetch: Int = 2,
-                batchTransform: (any BatchTransform)? = nil) {
+                batchTransform: (any BatchTransform)? = nil, pinnedFor pinnedDevice: Device? = nil) {
         precondition(batchSize > 0, "DataLoader: batch size \(batchSize) is not positive")
         precondition(dataset.count > 0, "DataLoader: the dataset is empty")
         precondition(!dropLast || dataset.count >= batchSize,
@@ -89,6 +98,7 @@ public final class DataLoader<D: Dataset>: BatchSource where D.Example == Labele
         self.workers = workers
         self.prefetch = prefetch
         assembler = BatchAssembler(dataset: dataset, shuffle: shuffle, transform: transform, batchTransform: batchTransform)
+        assembler.pinnedDevice = pinnedDevice == .cpu ? nil : pinnedDevice
         depth = Swift.max(prefetch, workers)
         if workers > 0 {
             let assembler = self.assembler
@@ -127,6 +137,18 @@ public final class DataLoader<D: Dataset>: BatchSource where D.Example == Labele
         return batch
     }
 
+    /// Assembles the batches from the next one on in page-locked host memory of `device`'s
+    /// backend (`nil` or `.cpu`: ordinary memory); batches the workers prepared before are
+    /// assembled again. Where the backend offers no pinned memory, or allocating it fails,
+    /// batches silently stay in ordinary memory: pinning only makes uploads faster.
+    public func pinMemory(for device: Device?) {
+        let target = device == .cpu ? nil : device
+        guard target != assembler.pinnedDevice else { return }
+        pipeline?.flush()
+        assembler.pinnedDevice = target
+        prime()
+    }
+
     /// Starts over at epoch 0, position 0 (the same orders as the first time).
     public func reset() {
         pipeline?.flush()
@@ -162,7 +184,7 @@ public final class DataLoader<D: Dataset>: BatchSource where D.Example == Labele
             case .int64: return tensor.toArray(of: Int64.self)[0]
             case .int32: return Int64(tensor.toArray(of: Int32.self)[0])
             case .uint8: return Int64(tensor.toArray(of: UInt8.self)[0])
-            case .float32:
+            case .float32, .float16, .bfloat16:
                 let value = tensor.item()
                 guard value == value.rounded(), abs(value) < 16_777_216 else {
                     throw DatasetError(file: "DataLoader state", location: key, message: "entry is \(value), expected an integer")
@@ -270,6 +292,13 @@ final class BatchAssembler<D: Dataset>: @unchecked Sendable where D.Example == L
     let batchTransform: (any BatchTransform)?
     private let lock = NSLock()
     private var orders: [(seed: UInt64, epoch: Int, order: [Int])] = []
+    private var pinned: Device?
+
+    /// The device whose backend supplies the batches' pinned memory, `nil` for ordinary memory.
+    var pinnedDevice: Device? {
+        get { lock.withLock { pinned } }
+        set { lock.withLock { pinned = newValue } }
+    }
 
     init(dataset: D, shuffle: Bool, transform: (any ImageTransform)?, batchTransform: (any BatchTransform)?) {
         self.dataset = dataset
@@ -297,15 +326,32 @@ final class BatchAssembler<D: Dataset>: @unchecked Sendable where D.Example == L
         return order
     }
 
+    /// An uninitialised float32 host tensor, pinned for `device` when it is given and its
+    /// backend supplies pinned memory (ordinary memory otherwise).
+    private func hostTensor(_ shape: [Int], pinnedFor device: Device?) -> Tensor {
+        if let device, let tensor = try? Tensor(pinnedShape: shape, for: device) { return tensor }
+        return Tensor(uninitializedShape: shape)
+    }
+
+    /// `tensor` in pinned memory for `device` when it is given and its backend supplies pinned
+    /// memory (`tensor` itself otherwise).
+    private func pinnedIfPossible(_ tensor: Tensor, for device: Device?) -> Tensor {
+        guard let device else { return tensor }
+        return (try? tensor.pinned(for: device)) ?? tensor
+    }
+
     func assemble(_ key: BatchKey) -> Batch {
         let order = shuffle ? self.order(seed: key.seed, epoch: key.epoch) : nil
+        let pinnedDevice = self.pinnedDevice
+        // A batch transform makes a new tensor, which is pinned afterwards instead.
+        let assemblyDevice = batchTransform == nil ? pinnedDevice : nil
         let n = key.count
         var labels = [Int32](repeating: 0, count: n)
         var inputs: Tensor
         if transform == nil, let images = dataset as? ImageDataset {
             // Fast path: bytes straight into the batch.
             let imageSize = images.imageSize, scale = images.scale
-            inputs = Tensor(uninitializedShape: [n] + images.imageShape)
+            inputs = hostTensor([n] + images.imageShape, pinnedFor: assemblyDevice)
             inputs.withUnsafeMutableFloats { out in
                 images.images.withUnsafeBufferPointer { bytes in
                     for i in 0..<n {
@@ -330,7 +376,7 @@ final class BatchAssembler<D: Dataset>: @unchecked Sendable where D.Example == L
                 }
                 if batch == nil {
                     imageShape = image.shape
-                    batch = Tensor(uninitializedShape: [n] + imageShape)
+                    batch = hostTensor([n] + imageShape, pinnedFor: assemblyDevice)
                 }
                 precondition(image.shape == imageShape,
                              "DataLoader: example \(index) has shape \(image.shape), expected \(imageShape) like the batch's first")
@@ -343,8 +389,8 @@ final class BatchAssembler<D: Dataset>: @unchecked Sendable where D.Example == L
             }
             inputs = batch!
         }
-        if let batchTransform { inputs = batchTransform.apply(batch: inputs) }
-        return Batch(inputs: inputs, labels: Tensor(labels, shape: [n]))
+        if let batchTransform { inputs = pinnedIfPossible(batchTransform.apply(batch: inputs), for: pinnedDevice) }
+        return Batch(inputs: inputs, labels: pinnedIfPossible(Tensor(labels, shape: [n]), for: pinnedDevice))
     }
 }
 

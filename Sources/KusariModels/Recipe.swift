@@ -24,6 +24,10 @@ public struct TrainingOptions: Sendable {
     /// Where the model trains: ``TrainingRun`` moves it there after the recipe builds it, and the
     /// updater and evaluators move each batch there (the GPU backend must be installed first).
     public var device: Device = .cpu
+    /// Mixed-precision training (`kusari train --amp`): `.bfloat16` or `.float16` autocast of the
+    /// forward pass, float16 with dynamic loss scaling (``KusariTrain/StandardUpdater``); `nil`
+    /// (the default) trains in float32.
+    public var mixedPrecision: DType?
 
     public init(dataDirectory: URL, out: URL) {
         self.dataDirectory = dataDirectory

@@ -4,7 +4,9 @@ import KusariNN
 import KusariOptim
 
 /// Times full training steps (forward, softmax cross-entropy, backward, MomentumSGD update) of a
-/// seed network on fixed random data, on the CPU or a GPU.
+/// seed network on fixed random data, on the CPU or a GPU, in float32 or with mixed precision
+/// (the forward pass and loss under ``Kusari/Autocast``; float16 steps go through a
+/// ``KusariOptim/DynamicLossScaler``, as PyTorch's `GradScaler` recipe does).
 public struct TrainingBenchmark {
     /// What one benchmark run measured.
     public struct Result: Sendable {
@@ -17,10 +19,16 @@ public struct TrainingBenchmark {
 
     public let model: BenchmarkModel
     public let batchSize: Int
+    /// The autocast dtype (`.bfloat16` or `.float16`), or `nil` for float32 steps.
+    public let mixedPrecision: DType?
 
-    public init(model: BenchmarkModel, batchSize: Int) {
+    /// - Precondition: `mixedPrecision` is `nil`, `.float16` or `.bfloat16`.
+    public init(model: BenchmarkModel, batchSize: Int, mixedPrecision: DType? = nil) {
+        precondition(mixedPrecision == nil || mixedPrecision == .float16 || mixedPrecision == .bfloat16,
+                     "TrainingBenchmark: mixed precision needs float16 or bfloat16, got \(mixedPrecision.map { "\($0)" } ?? "nil")")
         self.model = model
         self.batchSize = batchSize
+        self.mixedPrecision = mixedPrecision
     }
 
     /// Runs `warmup` untimed steps on the CPU, then timed steps until `seconds` have passed (at
@@ -53,11 +61,18 @@ public struct TrainingBenchmark {
     private func time(_ network: any Module & UnaryLayer, _ images: Tensor, _ labels: Tensor, warmup: Int,
                       seconds: Double) -> Result {
         let optimizer = MomentumSGD(network, learningRate: 0.01, momentum: 0.9)
+        let scaler = mixedPrecision == .float16 ? DynamicLossScaler() : nil
+        func forward() -> Tensor { softmaxCrossEntropy(network(images), labels) }
         func step() {
             optimizer.zeroGrad()
-            let loss = OpProfiler.measure("step: forward") { softmaxCrossEntropy(network(images), labels) }
-            OpProfiler.measure("step: backward") { loss.backward() }
-            OpProfiler.measure("step: update") { optimizer.step() }
+            let loss = OpProfiler.measure("step: forward") { () -> Tensor in
+                guard let autocast = mixedPrecision else { return forward() }
+                return Autocast.run(autocast, forward)
+            }
+            OpProfiler.measure("step: backward") { (scaler?.scaled(loss) ?? loss).backward() }
+            OpProfiler.measure("step: update") {
+                if let scaler { scaler.step(optimizer) } else { optimizer.step() }
+            }
             // Waits for the device to finish the step (a no-op wait on the CPU).
             _ = loss.item()
         }

@@ -16,7 +16,8 @@ import KusariTrain
 ///
 /// With ``TrainingOptions/device`` set to a GPU, the model moves there once the recipe has built
 /// it (optimizer state and parameter averages follow it), and every batch is moved there before
-/// the loss; checkpoints and snapshots still hold host data.
+/// the loss; checkpoints and snapshots still hold host data. ``TrainingOptions/mixedPrecision``
+/// trains with autocast (and, for float16, dynamic loss scaling); evaluation stays float32.
 public struct TrainingRun {
     public let setup: TrainingSetup
     public let trainer: Trainer
@@ -35,7 +36,8 @@ public struct TrainingRun {
         let setup = try recipe.makeSetup(options)
         try setup.model.move(to: options.device)
         let updater = StandardUpdater(source: setup.training, model: setup.model, optimizer: setup.optimizer,
-                                      loss: ClassifierLoss().function, device: options.device)
+                                      loss: ClassifierLoss().function, device: options.device,
+                                      mixedPrecision: options.mixedPrecision)
         let trainer = Trainer(updater: updater, stopTrigger: .epochs(setup.epochs), out: options.out)
         let evaluator = Evaluator(source: setup.validation, model: setup.model, device: options.device)
         for ext in setup.extensions { trainer.extend(ext) }

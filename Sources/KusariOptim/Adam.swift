@@ -82,10 +82,12 @@ public class AdaptiveMomentOptimizer: Optimizer {
             .run(p, g, m: state[0], v: state[1], range)
     }
 
-    /// The same update with tensor ops, for a parameter on a GPU.
+    /// The same update for a parameter on a GPU: one fused kernel where the backend has one
+    /// (``Kusari/FusedOptimizerOperations``), otherwise tensor ops, operation for operation.
     override public func update(parameter p: Tensor, gradient g: Tensor, state: [Tensor], context: UpdateContext) {
-        AdamKernel(beta1: beta1, beta2: beta2, eps: eps, context: context, decoupled: decoupledWeightDecay)
-            .run(p, g, m: state[0], v: state[1])
+        let kernel = AdamKernel(beta1: beta1, beta2: beta2, eps: eps, context: context, decoupled: decoupledWeightDecay)
+        if updateFused(kernel.fusedRule, parameter: p, gradient: g, state: state) { return }
+        kernel.run(p, g, m: state[0], v: state[1])
     }
 }
 
@@ -148,6 +150,12 @@ struct AdamKernel {
             v[i] = vi
             p[i] = pi * shrink - stepSize * mi / (vi.squareRoot() * inverseRootCorrection2 + epsilon)
         })
+    }
+
+    /// This step's update as a backend's fused kernel takes it.
+    var fusedRule: FusedOptimizerRule {
+        .adam(scale: scale, decay: decay, shrink: shrink, beta1: beta1, beta2: beta2, stepSize: stepSize,
+              inverseRootCorrection2: inverseRootCorrection2, eps: eps)
     }
 
     /// The same update of whole tensors with tensor ops (for a GPU), operation for operation;

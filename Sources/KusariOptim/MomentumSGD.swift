@@ -76,11 +76,15 @@ public final class MomentumSGD: Optimizer {
         }
     }
 
-    /// The same update with tensor ops, for a parameter on a GPU.
+    /// The same update for a parameter on a GPU: one fused kernel where the backend has one
+    /// (``Kusari/FusedOptimizerOperations``), otherwise tensor ops, operation for operation.
     override public func update(parameter p: Tensor, gradient g: Tensor, state: [Tensor], context: UpdateContext) {
-        let v = state[0]
         let lr = context.learningRate, scale = context.gradientScale, decay = context.weightDecay
         let mu = momentum
+        let rule = FusedOptimizerRule.momentum(learningRate: lr, scale: scale, decay: decay, momentum: mu,
+                                               nesterov: nesterov)
+        if updateFused(rule, parameter: p, gradient: g, state: state) { return }
+        let v = state[0]
         let d = scale * g + decay * p
         let velocity = mu * v + d
         v.assign(velocity)

@@ -11,8 +11,9 @@ public struct UpdateContext: Sendable {
     /// The weight-decay coefficient (``Optimizer/weightDecay``); kernels apply it themselves, as an
     /// L2 term `weightDecay · p` added to the gradient unless the optimizer decouples it (AdamW).
     public var weightDecay: Float
-    /// The factor every gradient element is multiplied by before use: `1`, or the clipping factor
-    /// when ``Optimizer/gradientClipping`` scaled the gradients down this step.
+    /// The factor every gradient element is multiplied by before use: the factor given to
+    /// ``Optimizer/step(gradientScale:)`` (`1` for ``Optimizer/step()``), times the clipping
+    /// factor when ``Optimizer/gradientClipping`` scaled the gradients down this step.
     public var gradientScale: Float
     /// How many updates this parameter has received, counting this one (`1` on its first update).
     /// Parameters skipped because they had no gradient do not count a step.
@@ -121,7 +122,8 @@ open class Optimizer {
     /// Number of times ``step()`` has run (saved as `step` in the state dict).
     public private(set) var stepCount = 0
     /// The global gradient norm measured by the last ``step()`` while ``gradientClipping`` was
-    /// set (before clipping), for logging; `nil` before that.
+    /// set (before clipping, after ``step(gradientScale:)``'s factor), for logging; `nil` before
+    /// that.
     public private(set) var lastGradientNorm: Float?
 
     let entries: [Entry]
@@ -232,12 +234,28 @@ open class Optimizer {
     /// Updates every parameter that has a gradient, in place, and counts a step. Parameters whose
     /// `grad` is `nil` are left alone, and their per-parameter update count does not advance.
     public func step() {
+        step(gradientScale: 1)
+    }
+
+    /// ``step()`` with every gradient used multiplied by `gradientScale`, without touching the
+    /// gradient tensors or making an extra pass over them: the factor joins
+    /// ``UpdateContext/gradientScale`` of the update kernels.
+    ///
+    /// ``DynamicLossScaler`` passes `1/scale` here to unscale the gradients of a scaled loss.
+    /// Gradient clipping measures the norm of the scaled gradients, `gradientScale · ‖g‖` (also
+    /// what ``lastGradientNorm`` records), so it clips exactly as a plain step on the unscaled
+    /// gradients would. With a power-of-two factor and no overflow, the update is bit-identical
+    /// to a plain ``step()`` on gradients multiplied by `gradientScale` beforehand.
+    /// - Precondition: `gradientScale` is finite and positive.
+    public func step(gradientScale: Float) {
+        precondition(gradientScale.isFinite && gradientScale > 0,
+                     "Optimizer.step: gradient scale \(gradientScale) must be finite and positive")
         stepCount += 1
-        var scale: Float = 1
+        var scale = gradientScale
         if let limit = gradientClipping {
-            let norm = gradientNorm()
+            let norm = gradientNorm() * gradientScale
             lastGradientNorm = norm
-            scale = clippingFactor(norm: norm, maxNorm: limit)
+            scale *= clippingFactor(norm: norm, maxNorm: limit)
         }
         for entry in entries {
             guard let gradient = entry.parameter.grad else { continue }

@@ -25,9 +25,13 @@ public final class SGD: Optimizer {
         }
     }
 
-    /// The same update with tensor ops, for a parameter on a GPU.
+    /// The same update for a parameter on a GPU: one fused kernel where the backend has one
+    /// (``Kusari/FusedOptimizerOperations``), otherwise tensor ops, operation for operation.
     override public func update(parameter p: Tensor, gradient g: Tensor, state: [Tensor], context: UpdateContext) {
         let lr = context.learningRate, scale = context.gradientScale, decay = context.weightDecay
+        if updateFused(.sgd(learningRate: lr, scale: scale, decay: decay), parameter: p, gradient: g, state: state) {
+            return
+        }
         p.assign(p - lr * (scale * g + decay * p))
     }
 }

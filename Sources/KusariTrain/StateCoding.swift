@@ -28,7 +28,7 @@ enum StateCoding {
         case .int64: return Int(tensor.toArray(of: Int64.self)[0])
         case .int32: return Int(tensor.toArray(of: Int32.self)[0])
         case .uint8: return Int(tensor.toArray(of: UInt8.self)[0])
-        case .float32:
+        case .float32, .float16, .bfloat16:
             let value = tensor.item()
             guard value.isFinite, value == value.rounded() else {
                 throw TrainerStateError("\(key): expected an integer, found \(value)")

@@ -42,6 +42,12 @@ extension Updater {
 /// The usual updater (Chainer's `StandardUpdater`): each update takes the next batch of the
 /// source, moves it to ``device``, clears the gradients, computes the loss, back-propagates and
 /// steps the optimizer.
+///
+/// With ``mixedPrecision`` set it trains like PyTorch's automatic mixed precision: the loss
+/// function runs under ``Kusari/Autocast/run(_:_:)`` (convolutions and matrix products in that
+/// dtype, weights and everything else in float32); with float16 the loss is scaled by
+/// ``lossScaler`` before back-propagation and the optimizer is stepped through it, which skips
+/// steps with non-finite gradients. The scale in use is reported as `main/loss_scale`.
 public final class StandardUpdater: Updater {
     /// Where the training batches come from (a repeating source).
     public let source: BatchSource
@@ -54,6 +60,12 @@ public final class StandardUpdater: Updater {
     /// Where each batch is moved before the loss sees it (Chainer's `device`); the model should
     /// be there too (``KusariNN/Module/move(to:)``).
     public let device: Device
+    /// The autocast dtype of the forward pass and loss (`.float16` or `.bfloat16`), or `nil` for
+    /// plain float32 training.
+    public let mixedPrecision: DType?
+    /// The dynamic loss scaler of float16 training; `nil` otherwise (bfloat16 has float32's
+    /// exponent range and needs none).
+    public let lossScaler: DynamicLossScaler?
     /// Updates done so far.
     public private(set) var iteration = 0
     /// ``epochDetail`` before the last update.
@@ -66,13 +78,21 @@ public final class StandardUpdater: Updater {
     ///   - loss: the loss of a batch; by default softmax cross-entropy with accuracy, reported as
     ///     `main/loss` and `main/accuracy` (``ClassifierLoss``).
     ///   - device: where the batches are moved before the loss (default the CPU).
+    ///   - mixedPrecision: `.bfloat16` or `.float16` to train with autocast (see the type's
+    ///     description), `nil` (the default) for float32.
+    /// - Precondition: `mixedPrecision` is `nil`, `.float16` or `.bfloat16`.
     public init(source: BatchSource, model: Module, optimizer: Optimizer,
-                loss: @escaping LossFunction = ClassifierLoss().function, device: Device = .cpu) {
+                loss: @escaping LossFunction = ClassifierLoss().function, device: Device = .cpu,
+                mixedPrecision: DType? = nil) {
+        precondition(mixedPrecision == nil || mixedPrecision == .float16 || mixedPrecision == .bfloat16,
+                     "StandardUpdater: mixed precision needs float16 or bfloat16, got \(mixedPrecision.map { "\($0)" } ?? "nil")")
         self.source = source
         self.model = model
         self.optimizer = optimizer
         self.loss = loss
         self.device = device
+        self.mixedPrecision = mixedPrecision
+        self.lossScaler = mixedPrecision == .float16 ? DynamicLossScaler() : nil
         self.previousEpochDetail = source.epochDetail
     }
 
@@ -81,8 +101,9 @@ public final class StandardUpdater: Updater {
     public var isNewEpoch: Bool { source.isNewEpoch }
     public var batchesPerEpoch: Int { source.batchesPerEpoch }
 
-    /// Moves the batch to ``device``, then zeroGrad, forward (the loss function), backward,
-    /// `optimizer.step()`.
+    /// Moves the batch to ``device``, then zeroGrad, forward (the loss function, under autocast
+    /// with ``mixedPrecision``), backward, `optimizer.step()` (through ``lossScaler`` for float16,
+    /// reporting `main/loss_scale`, the scale this step's loss was multiplied by).
     /// - Throws: ``TrainingStopped`` when the source has no more batches; the device's error when
     ///   the batch cannot be moved there.
     public func update(reporter: Reporter) throws {
@@ -95,15 +116,27 @@ public final class StandardUpdater: Updater {
         let batch = try next.to(device: device)
         optimizer.zeroGrad()
         model.zeroGrad()
-        let value = loss(model, batch, reporter)
-        value.backward()
-        optimizer.step()
+        let value: Tensor
+        if let dtype = mixedPrecision {
+            value = Autocast.run(dtype) { loss(model, batch, reporter) }
+        } else {
+            value = loss(model, batch, reporter)
+        }
+        if let lossScaler {
+            reporter.report("main/loss_scale", lossScaler.scale)
+            lossScaler.scaled(value).backward()
+            lossScaler.step(optimizer)
+        } else {
+            value.backward()
+            optimizer.step()
+        }
         iteration += 1
     }
 
     /// Keys: `iteration`, `epoch` (int64; `epoch` is informational), `previous_epoch_detail`
     /// (float64 bits), then `model:main/…` (the model's state dict), `optimizer:main/…` (the
-    /// optimizer's) and `iterator:main/…` (the source's), like Chainer's updater serialisation.
+    /// optimizer's) and `iterator:main/…` (the source's), like Chainer's updater serialisation,
+    /// and for float16 training `scaler:main/…` (``lossScaler``'s state).
     /// All values are host copies, also when training on a GPU.
     public func stateDict() -> [(String, Tensor)] {
         var state: [(String, Tensor)] = [
@@ -114,10 +147,13 @@ public final class StandardUpdater: Updater {
         state += StateCoding.prefixed("model:main/", model.stateDict().map { ($0.0, $0.1.hostCopy()) })
         state += StateCoding.prefixed("optimizer:main/", optimizer.stateDict())
         state += StateCoding.prefixed("iterator:main/", source.stateDict())
+        if let lossScaler { state += StateCoding.prefixed("scaler:main/", lossScaler.stateDict()) }
         return state
     }
 
-    /// Restores ``stateDict()`` (model and optimizer strictly).
+    /// Restores ``stateDict()`` (model and optimizer strictly). A float16 updater restores its
+    /// loss scaler from `scaler:main/…`, or resets it to a fresh scaler when the state has none
+    /// (a snapshot of a float32 or bfloat16 run); other updaters ignore scaler state.
     public func loadStateDict(_ state: [(String, Tensor)]) throws {
         let iteration = try StateCoding.int(try StateCoding.require(state, "iteration", in: "updater"), key: "updater/iteration")
         let previous = try StateCoding.double(try StateCoding.require(state, "previous_epoch_detail", in: "updater"),
@@ -126,9 +162,19 @@ public final class StandardUpdater: Updater {
         let optimizerState = StateCoding.section(state, "optimizer:main/")
         guard !modelState.isEmpty else { throw TrainerStateError("updater: the state holds no model (model:main/…)") }
         guard !optimizerState.isEmpty else { throw TrainerStateError("updater: the state holds no optimizer (optimizer:main/…)") }
+        let scalerState = StateCoding.section(state, "scaler:main/")
+        if lossScaler != nil && !scalerState.isEmpty {
+            // Checked before anything is loaded, restored after the rest succeeded.
+            do { try DynamicLossScaler().loadStateDict(scalerState) } catch let error as LossScalerStateError {
+                throw TrainerStateError("updater: scaler:main/…: \(error.description)")
+            }
+        }
         try model.loadStateDict(modelState)
         try optimizer.loadStateDict(optimizerState)
         try source.loadStateDict(StateCoding.section(state, "iterator:main/"))
+        if let lossScaler {
+            if scalerState.isEmpty { lossScaler.reset() } else { try lossScaler.loadStateDict(scalerState) }
+        }
         self.iteration = iteration
         self.previousEpochDetail = previous
     }

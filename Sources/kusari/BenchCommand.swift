@@ -9,7 +9,8 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench", abstract: "Measure training throughput.", subcommands: [BenchTrainCommand.self])
 }
 
-/// `kusari bench train MODEL`: times SGD-with-momentum training steps on random data.
+/// `kusari bench train MODEL`: times SGD-with-momentum training steps on random data, in float32
+/// or with `--amp`.
 struct BenchTrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
@@ -24,13 +25,15 @@ struct BenchTrainCommand: ParsableCommand {
     @Option(help: "Device to run on: cpu, cuda (GPU 0) or cuda:N.") var device = "cpu"
     @Flag(help: "Use deterministic algorithms only.") var deterministic = false
     @Flag(help: "GPU only: let float32 products use TF32 tensor cores.") var tf32 = false
+    @OptionGroup var mixedPrecision: MixedPrecisionOptions
     @Flag(help: "Print one JSON line instead of text.") var json = false
 
     func run() throws {
         let target = try parseDevice(device)
         try requireComputeDevice(target, deterministic: deterministic, allowsTF32: tf32)
         if let threads { Threading.threadCount = threads }
-        let result = try TrainingBenchmark(model: model, batchSize: batch ?? model.seedBatchSize)
+        let amp = try mixedPrecision.dtype()
+        let result = try TrainingBenchmark(model: model, batchSize: batch ?? model.seedBatchSize, mixedPrecision: amp)
             .run(warmup: warmup, seconds: seconds, on: target)
         if OpProfiler.isEnabled { FileHandle.standardError.write(Data((OpProfiler.report() + "\n").utf8)) }
         if json {
@@ -38,6 +41,7 @@ struct BenchTrainCommand: ParsableCommand {
                 "framework": "kusari", "model": model.rawValue, "batch": result.batchSize,
                 "threads": Threading.threadCount, "device": target.description, "parameters": result.parameters,
                 "iterations": result.iterations, "seconds": result.seconds, "images_per_second": result.imagesPerSecond,
+                "amp": MixedPrecisionOptions.jsonName(amp),
             ]
             let data = try JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
@@ -45,7 +49,8 @@ struct BenchTrainCommand: ParsableCommand {
             print("\(model.rawValue): batch \(result.batchSize), \(result.parameters) parameters, "
                   + "\(result.iterations) steps in \(String(format: "%.2f", result.seconds)) s → "
                   + "\(String(format: "%.1f", result.imagesPerSecond)) images/s "
-                  + (target == .cpu ? "(\(Threading.threadCount) threads)" : "(\(target))"))
+                  + (target == .cpu ? "(\(Threading.threadCount) threads" : "(\(target)")
+                  + (amp.map { ", AMP \($0))" } ?? ")"))
         }
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Kusari
+import KusariData
 import KusariModels
 import KusariTrain
 
@@ -20,6 +21,7 @@ struct TrainCommand: ParsableCommand {
     var deterministic = false
     @Flag(help: "GPU only: let float32 products use TF32 tensor cores (faster, about 1e-3 relative error).")
     var tf32 = false
+    @OptionGroup var mixedPrecision: MixedPrecisionOptions
     @Option(name: [.customShort("e"), .long], help: "Epochs (default: the seed's).") var epochs: Double?
     @Option(name: [.customShort("b"), .long], help: "Mini-batch size (default: the seed's).") var batchSize: Int?
     @Option(help: "Initial learning rate (default: the seed's).") var lr: Float?
@@ -48,8 +50,13 @@ struct TrainCommand: ParsableCommand {
         options.workers = workers
         options.snapshotEvery = snapshotEvery
         options.device = target
+        options.mixedPrecision = try mixedPrecision.dtype()
         do {
             let run = try TrainingRun(recipe: chosen, options: options)
+            // Batches for a GPU are assembled in its pinned memory and uploaded asynchronously.
+            for source in [run.setup.training, run.setup.validation] + [run.setup.test].compactMap({ $0 }) {
+                (source as? PinnedBatchSource)?.pinMemory(for: target)
+            }
             try run.run(resumingFrom: resume.map { URL(fileURLWithPath: $0) })
         } catch let error as MissingDatasetError {
             throw ValidationError(error.description)

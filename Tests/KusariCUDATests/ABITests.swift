@@ -1,3 +1,4 @@
+import Kusari
 import Testing
 @testable import KusariCUDA
 
@@ -40,5 +41,31 @@ struct ABITests {
         #expect(MemoryLayout<CUDNNAlgorithmPerformance>.offset(of: \.memory) == 16)
         #expect(MemoryLayout<CUDNNAlgorithmPerformance>.offset(of: \.determinism) == 24)
         #expect(MemoryLayout<CUDNNAlgorithmPerformance>.offset(of: \.mathType) == 28)
+    }
+
+    @Test func reducedPrecisionTypesHaveTheHeadersValues() {
+        // cudnnDataType_t (cudnn_graph.h), cudaDataType (library_types.h), cublasComputeType_t.
+        #expect(CUDNN.DataType(.float32)?.rawValue == 0)
+        #expect(CUDNN.DataType(.float16)?.rawValue == 2)
+        #expect(CUDNN.DataType(.bfloat16)?.rawValue == 9)
+        #expect(CUBLAS.DataType(.float32)?.rawValue == 0)
+        #expect(CUBLAS.DataType(.float16)?.rawValue == 2)
+        #expect(CUBLAS.DataType(.bfloat16)?.rawValue == 14)
+        for integer in [DType.int32, .int64, .uint8] {
+            #expect(CUDNN.DataType(integer) == nil && CUBLAS.DataType(integer) == nil)
+        }
+        #expect(CUBLAS.ComputeType.float32.rawValue == 68 && CUBLAS.defaultAlgorithm == -1)
+        #expect(CUDNN.MathType.tensorOp.rawValue == 1 && CUDNN.MathType.fma.rawValue == 3)
+    }
+
+    @Test func sixteenBitFillPatternsRoundToNearestEven() {
+        #expect(CUDABackend.bfloat16Bits(1) == 0x3f80)
+        #expect(CUDABackend.bfloat16Bits(Float(bitPattern: 0x3f80_8000)) == 0x3f80)  // tie, even below
+        #expect(CUDABackend.bfloat16Bits(Float(bitPattern: 0x3f81_8000)) == 0x3f82)  // tie, even above
+        #expect(CUDABackend.bfloat16Bits(Float(bitPattern: 0x3f80_8001)) == 0x3f81)
+        #expect(CUDABackend.bfloat16Bits(-.infinity) == 0xff80)
+        #expect(CUDABackend.bfloat16Bits(.greatestFiniteMagnitude) == 0x7f80)  // rounds up to infinity
+        #expect(CUDABackend.bfloat16Bits(.nan) & 0x7fc0 == 0x7fc0)
+        #expect(CUDABackend.bfloat16Bits(Float(bitPattern: 0x7f80_0001)) == 0x7fc0)  // signalling NaN stays NaN
     }
 }

@@ -5,7 +5,7 @@ import KusariTestSupport
 import Testing
 
 /// The emulated GPU these tests move modules to (its own ordinal, so other suites' devices do not mix in).
-private let emulated = EmulatedDevice.install(ordinal: 7)
+private let emulated = EmulatedDevice.install(ordinal: 15)
 private let gpu = emulated.device
 
 /// `Module.move(to:)`, `Module.device`, and checkpoints of models on a (emulated) GPU.

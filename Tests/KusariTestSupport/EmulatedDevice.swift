@@ -27,6 +27,8 @@ public final class EmulatedDevice: DeviceOperations, @unchecked Sendable {
     /// A new emulated device registered with ``DeviceBackends`` as the backend of `.cuda(ordinal)`.
     @discardableResult
     public static func install(ordinal: Int) -> EmulatedDevice {
+        precondition(DeviceBackends.backend(for: .cuda(ordinal)) == nil,
+                     "cuda:\(ordinal) is already taken by another test suite: give each suite its own ordinal")
         let emulated = EmulatedDevice(ordinal: ordinal)
         DeviceBackends.register(emulated)
         return emulated
@@ -154,14 +156,20 @@ public final class EmulatedDevice: DeviceOperations, @unchecked Sendable {
         return (try Self.present(results[0], "reduce values"), results[1])
     }
 
-    /// `Tensor.matmul` plus `beta · output` on the host, written into `output`.
+    /// `Tensor.matmul` plus `beta · output` on the host, written into `output`; float16 and
+    /// bfloat16 operands are widened to float32 first (exactly), as a GPU's float32 accumulation
+    /// would compute them.
     public func matmul(_ a: Tensor, _ b: Tensor, into output: Tensor, beta: Float) throws {
         try expectContiguous("matmul", output)
         for operand in [a, b] where operand.rank != 2 || !operand.strides.contains(1) {
             throw KusariError.invalidArgument("matmul operand \(operand.shape) with strides \(operand.strides)")
         }
+        guard a.dtype == b.dtype, a.dtype.isFloatingPoint, output.dtype == .float32 else {
+            throw KusariError.invalidArgument("matmul of \(a.dtype) @ \(b.dtype) into \(output.dtype); expected "
+                                              + "operands of one float dtype and a float32 output")
+        }
         let product = try run("matmul", [a, b, beta == 0 ? nil : output]) { inputs in
-            let product = inputs[0]!.matmul(inputs[1]!)
+            let product = Autocast.run(nil) { inputs[0]!.to(.float32).matmul(inputs[1]!.to(.float32)) }
             return [inputs[2].map { product + $0 * beta } ?? product]
         }
         Self.copyElements(from: try Self.present(product[0], "matmul", shape: output.shape), to: output)
@@ -169,10 +177,11 @@ public final class EmulatedDevice: DeviceOperations, @unchecked Sendable {
 
     // MARK: Neural-network layers
 
-    /// ``conv2d`` or ``convTranspose2d`` with the descriptor's sizes.
+    /// ``conv2d`` or ``convTranspose2d`` with the descriptor's sizes, in the operands' dtype.
     public func convolutionForward(_ convolution: ConvolutionDescriptor, input: Tensor, weight: Tensor,
                                    bias: Tensor?) throws -> Tensor {
-        try emulate("convolutionForward", input, weight, bias, shape: convolution.outputShape) { inputs in
+        try Self.expectOneFloatDType("convolutionForward", [input, weight] + (bias.map { [$0] } ?? []))
+        return try emulate("convolutionForward", input, weight, bias, shape: convolution.outputShape) { inputs in
             try Self.convolve(convolution, inputs[0], inputs[1], inputs.count > 2 ? inputs[2] : nil)
         }
     }
@@ -185,7 +194,8 @@ public final class EmulatedDevice: DeviceOperations, @unchecked Sendable {
         guard convolution.outputShape.count == 4 else {
             throw KusariError.invalidArgument("convolution output shape \(convolution.outputShape)")
         }
-        let bias = needed.bias ? [Tensor.zeros([convolution.outputShape[1]])] : []
+        try Self.expectOneFloatDType("convolutionBackward", [gradient, input, weight])
+        let bias = needed.bias ? [Tensor.zeros([convolution.outputShape[1]], dtype: input.dtype)] : []
         let grads = try differentiate("convolutionBackward", gradient, [input, weight], adding: bias) { leaves in
             try Self.convolve(convolution, leaves[0], leaves[1], needed.bias ? leaves[2] : nil)
         }
@@ -426,6 +436,14 @@ public final class EmulatedDevice: DeviceOperations, @unchecked Sendable {
         }
     }
 
+    /// Throws unless `tensors` share one float dtype (float32, float16 or bfloat16).
+    private static func expectOneFloatDType(_ method: String, _ tensors: [Tensor]) throws {
+        let dtypes = tensors.map(\.dtype)
+        guard let first = dtypes.first, first.isFloatingPoint, dtypes.allSatisfy({ $0 == first }) else {
+            throw KusariError.invalidArgument("\(method) got dtypes \(dtypes); expected one float dtype")
+        }
+    }
+
     /// `result` unwrapped, checked to have `shape` when one is given.
     private static func present(_ result: Tensor?, _ what: String, shape: [Int]? = nil) throws -> Tensor {
         guard let result, shape == nil || result.shape == shape else {
@@ -478,6 +496,12 @@ public final class EmulatedDevice: DeviceOperations, @unchecked Sendable {
         guard convolution.outputShape.count == 4 else {
             throw KusariError.invalidArgument("convolution output shape \(convolution.outputShape)")
         }
+        return Autocast.run(nil) { convolveOnHost(convolution, input, weight, bias) }
+    }
+
+    /// The CPU op itself, in the operands' dtype.
+    private static func convolveOnHost(_ convolution: ConvolutionDescriptor, _ input: Tensor, _ weight: Tensor,
+                                       _ bias: Tensor?) -> Tensor {
         if convolution.isTransposed {
             return convTranspose2d(input, weight, bias: bias, stride: convolution.stride, padding: convolution.padding,
                                    outputSize: Array(convolution.outputShape[2...]), dilation: convolution.dilation,

@@ -11,12 +11,18 @@
 public protocol DeviceOperations: DeviceBackend {
     // MARK: Memory
 
-    /// Sets every element of the contiguous `tensor` to `value` (converted to its dtype).
+    /// Sets every element of the contiguous `tensor` (any dtype, float16 and bfloat16 included) to
+    /// `value` converted to its dtype (rounded to nearest even for float16/bfloat16, toward zero
+    /// for the integer dtypes).
     func fill(_ tensor: Tensor, with value: Float) throws
-    /// Copies `source` (any strides, rank ≤ 6) into `destination` (same shape and dtype, any strides).
+    /// Copies `source` (any strides, rank ≤ 6) into `destination` (same shape and dtype, any
+    /// strides); 2-byte dtypes included.
     func copy(_ source: Tensor, into destination: Tensor) throws
-    /// A contiguous copy of the contiguous `source` converted to `dtype` (values rounded toward
-    /// zero when converting floats to integers, as the CPU does).
+    /// A contiguous copy of the contiguous `source` converted to `dtype`: between any two of
+    /// float32, float16 and bfloat16 (rounded to nearest even, NaN kept, float16 overflow to
+    /// ±infinity, widening exact, as the CPU does), and between float32 and the integer dtypes
+    /// (values rounded toward zero when converting floats to integers). The core converts
+    /// between integers and float16/bfloat16 through float32.
     func convert(_ source: Tensor, to dtype: DType) throws -> Tensor
 
     // MARK: Elementwise
@@ -34,18 +40,22 @@ public protocol DeviceOperations: DeviceBackend {
     /// (NaN counts as the extreme), `.sum` gives `nil` indices. Sums add in index order.
     func reduce(_ operation: ReductionOperation, _ x: Tensor, outer: Int, length: Int, inner: Int) throws
         -> (values: Tensor, indices: Tensor?)
-    /// `output = a @ b + beta * output` for float32 matrices `a` `[m, k]` and `b` `[k, n]` given
-    /// as row-major or transposed row-major views (one unit stride each), into the contiguous
-    /// `[m, n]` `output`.
+    /// `output = a @ b + beta * output` for matrices `a` `[m, k]` and `b` `[k, n]` given as
+    /// row-major or transposed row-major views (one unit stride each), into the contiguous
+    /// `[m, n]` `output`. `a` and `b` share a dtype, float32, float16 or bfloat16 (the latter two
+    /// under ``Autocast``: products accumulate in float32); `output` is always float32.
     func matmul(_ a: Tensor, _ b: Tensor, into output: Tensor, beta: Float) throws
 
     // MARK: Neural-network layers
 
     /// Convolution or transposed convolution forward; `weight` is in the user's (PyTorch) layout.
+    /// `input`, `weight` and `bias` share one dtype, float32, float16 or bfloat16 (the latter two
+    /// under ``Autocast``: accumulate in float32); the output has that dtype.
     func convolutionForward(_ convolution: ConvolutionDescriptor, input: Tensor, weight: Tensor,
                             bias: Tensor?) throws -> Tensor
     /// The gradients of ``convolutionForward(_:input:weight:bias:)`` asked for by `needed`
-    /// (input, weight, bias), `nil` for the others.
+    /// (input, weight, bias), `nil` for the others. `gradient`, `input` and `weight` share one
+    /// dtype (float32, float16 or bfloat16), and so do the gradients returned.
     func convolutionBackward(_ convolution: ConvolutionDescriptor, gradient: Tensor, input: Tensor, weight: Tensor,
                              needed: (input: Bool, weight: Bool, bias: Bool)) throws
         -> (input: Tensor?, weight: Tensor?, bias: Tensor?)

@@ -20,6 +20,8 @@ public final class Storage: @unchecked Sendable {
     public let device: Device
     /// The backend that allocated device memory (`nil` for host memory).
     private let backend: (any DeviceBackend)?
+    /// The page-locked host memory holding the data, when a backend supplied it.
+    private let pinned: PinnedHostAllocation?
     private let lock = NSLock()
 
     /// Allocates an uninitialised host buffer of `byteCount` bytes.
@@ -28,6 +30,7 @@ public final class Storage: @unchecked Sendable {
         (data, blockSize) = HostAllocator.allocate(byteCount)
         device = .cpu
         backend = nil
+        pinned = nil
     }
 
     /// Allocates an uninitialised buffer of `byteCount` bytes on `backend`'s device.
@@ -37,7 +40,25 @@ public final class Storage: @unchecked Sendable {
         blockSize = Swift.max(byteCount, 1)
         device = backend.device
         self.backend = backend
+        pinned = nil
     }
+
+    /// A host buffer of `byteCount` bytes in the page-locked memory `allocation` (at least that
+    /// large), which this storage keeps until it goes away.
+    public init(byteCount: Int, pinned allocation: PinnedHostAllocation) {
+        precondition(allocation.byteCount >= byteCount,
+                     "a \(allocation.byteCount)-byte pinned allocation cannot hold \(byteCount) bytes")
+        self.byteCount = byteCount
+        data = allocation.data
+        blockSize = allocation.byteCount
+        device = .cpu
+        backend = nil
+        pinned = allocation
+    }
+
+    /// Whether the buffer is page-locked host memory from a ``DeviceBackend``
+    /// (``DeviceBackend/allocatePinnedHost(byteCount:)``).
+    public var isPinned: Bool { pinned != nil }
 
     /// Allocates a buffer holding data in the oneDNN layout `layout`.
     init(blockedLayout layout: MemoryDescriptor) {
@@ -46,10 +67,16 @@ public final class Storage: @unchecked Sendable {
         self.blockedLayout = layout.isPlainRowMajor ? nil : layout
         device = .cpu
         backend = nil
+        pinned = nil
     }
 
     deinit {
-        if let backend { backend.free(data, byteCount: blockSize) } else { HostAllocator.release(data, size: blockSize) }
+        if let backend {
+            backend.free(data, byteCount: blockSize)
+        } else if pinned == nil {
+            HostAllocator.release(data, size: blockSize)
+        }
+        // Pinned memory goes back to its backend when the last holder of the allocation lets go.
     }
 
     /// Reorders blocked data into plain row-major order (no-op when already plain).

@@ -8,7 +8,8 @@ extension Tensor {
         return Array(UnsafeBufferPointer(start: dense.pointer(as: T.self), count: count))
     }
 
-    /// The elements as `Float`, converting integer dtypes.
+    /// The elements as `Float`, converting integer and reduced-precision dtypes (exactly, except
+    /// integers beyond 2^24).
     public var scalars: [Float] {
         dtype == .float32 ? toArray(of: Float.self) : to(.float32).toArray(of: Float.self)
     }
@@ -43,38 +44,32 @@ extension Tensor {
         case .int32: StridedCopy.gather(pointer(as: Int32.self), shape: shape, strides: strides, into: result.pointer(as: Int32.self))
         case .int64: StridedCopy.gather(pointer(as: Int64.self), shape: shape, strides: strides, into: result.pointer(as: Int64.self))
         case .uint8: StridedCopy.gather(pointer(as: UInt8.self), shape: shape, strides: strides, into: result.pointer(as: UInt8.self))
+        case .float16, .bfloat16:
+            StridedCopy.gather(pointer(as: UInt16.self), shape: shape, strides: strides, into: result.pointer(as: UInt16.self))
         }
         return Tensor.record("contiguous", result, inputs: [self]) { [$0] }
     }
 
-    /// Converts to another dtype (float ↔ integer casts truncate toward zero, like NumPy).
+    /// Converts to another dtype. Between float dtypes (`float32`, `float16`, `bfloat16`) values
+    /// round to nearest even and the conversion is differentiable (the gradient is converted
+    /// back to this tensor's dtype); float → integer casts truncate toward zero, like NumPy.
     public func to(_ target: DType) -> Tensor {
         if target == dtype { return self }
+        // Integers and the 16-bit floats convert through float32.
+        if dtype.isFloatingPoint != target.isFloatingPoint && dtype != .float32 && target != .float32 {
+            return to(.float32).to(target)
+        }
         let source = contiguous()
+        let result: Tensor
         if let operations = DeviceDispatch.operations("to(\(target))", [self]) {
-            return DeviceDispatch.run("to(\(target))") { try operations.convert(source, to: target) }
+            result = DeviceDispatch.run("to(\(target))") { try operations.convert(source, to: target) }
+        } else {
+            result = Tensor(uninitializedShape: shape, dtype: target)
+            DTypeConversion.convert(source, into: result)
         }
-        let result = Tensor(uninitializedShape: shape, dtype: target)
-        func convert<S: TensorScalar, D: TensorScalar>(_: S.Type, _: D.Type) {
-            let src = source.pointer(as: S.self), dst = result.pointer(as: D.self)
-            for i in 0..<count { dst[i] = D(fromDouble: src[i].doubleValue) }
-        }
-        switch (dtype, target) {
-        case (.float32, .int32): convert(Float.self, Int32.self)
-        case (.float32, .int64): convert(Float.self, Int64.self)
-        case (.float32, .uint8): convert(Float.self, UInt8.self)
-        case (.int32, .float32): convert(Int32.self, Float.self)
-        case (.int32, .int64): convert(Int32.self, Int64.self)
-        case (.int32, .uint8): convert(Int32.self, UInt8.self)
-        case (.int64, .float32): convert(Int64.self, Float.self)
-        case (.int64, .int32): convert(Int64.self, Int32.self)
-        case (.int64, .uint8): convert(Int64.self, UInt8.self)
-        case (.uint8, .float32): convert(UInt8.self, Float.self)
-        case (.uint8, .int32): convert(UInt8.self, Int32.self)
-        case (.uint8, .int64): convert(UInt8.self, Int64.self)
-        default: break
-        }
-        return result
+        guard dtype.isFloatingPoint, target.isFloatingPoint else { return result }
+        let sourceDType = dtype
+        return Tensor.record("to(\(target))", result, inputs: [self]) { [$0.to(sourceDType)] }
     }
 
     /// Copies `source`'s values into this tensor's storage, in place (shapes must match).

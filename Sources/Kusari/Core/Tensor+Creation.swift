@@ -84,10 +84,12 @@ extension Tensor {
         case .int32: return Tensor(values.map { Int32($0) }, shape: shape)
         case .int64: return Tensor(values.map { Int64($0) }, shape: shape)
         case .uint8: return Tensor(values.map { UInt8($0) }, shape: shape)
+        case .float16, .bfloat16: return Tensor(values.map { Float($0) }, shape: shape).to(dtype)
         }
     }
 
-    /// Sets every element of this (contiguous) tensor to `value`, in place.
+    /// Sets every element of this (contiguous) tensor to `value` (rounded to nearest even for
+    /// float16 and bfloat16, truncated toward zero for integers), in place.
     public func fill(_ value: Float) {
         require(isContiguous, "fill needs a contiguous tensor")
         if let operations = DeviceDispatch.operations("fill", [self]) {
@@ -99,6 +101,10 @@ extension Tensor {
         case .int32: pointer(as: Int32.self).update(repeating: Int32(value), count: count)
         case .int64: pointer(as: Int64.self).update(repeating: Int64(value), count: count)
         case .uint8: pointer(as: UInt8.self).update(repeating: UInt8(value), count: count)
+        case .float16:
+            pointer(as: UInt16.self).update(repeating: HalfConversion.float16Bits(fromFloatBits: value.bitPattern), count: count)
+        case .bfloat16:
+            pointer(as: UInt16.self).update(repeating: HalfConversion.bfloat16Bits(fromFloatBits: value.bitPattern), count: count)
         }
     }
 }

@@ -3,9 +3,16 @@ extension Tensor {
     /// new contiguous tensor (a leaf, cut off from the autodiff graph) copied through the
     /// registered ``DeviceBackend``. Moving between two GPUs goes through host memory.
     ///
+    /// With `nonBlocking`, a contiguous tensor in pinned host memory (``isPinned``) is uploaded
+    /// asynchronously (``DeviceBackend/copyAsync(fromHost:toDevice:byteCount:keepingAlive:)``,
+    /// PyTorch's `non_blocking=True`): the call returns once the copy is queued, work on the
+    /// result waits for it, and the backend keeps the pinned memory until it has been read. Do
+    /// not write to this tensor's values until the upload has run (until the device has been
+    /// synchronised, for example by reading a result back). Other copies are synchronous.
+    ///
     /// - Throws: ``KusariError/unsupportedDevice(_:)`` when no backend serves `target` (no GPU, or
     ///   the GPU backend was not installed), or the backend's error when a copy fails.
-    public func to(device target: Device) throws -> Tensor {
+    public func to(device target: Device, nonBlocking: Bool = false) throws -> Tensor {
         guard target != device else { return self }
         let host: Tensor
         if let source = DeviceBackends.backend(for: device) {
@@ -23,7 +30,12 @@ extension Tensor {
         }
         let byteCount = count * dtype.byteSize
         let storage = try Storage(byteCount: byteCount, on: backend)
-        try backend.copy(fromHost: host.rawData, toDevice: storage.data, byteCount: byteCount)
+        if nonBlocking && host.storage.isPinned {
+            try backend.copyAsync(fromHost: host.rawData, toDevice: storage.data, byteCount: byteCount,
+                                  keepingAlive: host.storage)
+        } else {
+            try backend.copy(fromHost: host.rawData, toDevice: storage.data, byteCount: byteCount)
+        }
         return Tensor(storage: storage, shape: shape, dtype: dtype)
     }
 }
@@ -40,7 +52,7 @@ extension Tensor {
     /// copy there (as `param.data = param.data.to(device)` does in PyTorch), so modules and
     /// optimizers holding the tensor keep it. A gradient it holds moves too.
     ///
-    /// - Throws: as ``to(device:)``.
+    /// - Throws: as ``to(device:nonBlocking:)``.
     public func moveData(to target: Device) throws {
         guard target != device else { return }
         let moved = try to(device: target)

@@ -10,6 +10,18 @@ enum DNNL {
         return engine!
     }()
 
+    /// The attributes every primitive is created with: a user-managed scratchpad, which
+    /// ``Primitive/execute(_:)`` allocates per execution. oneDNN's library-managed scratchpad
+    /// lives in the creating thread's storage, so a cached primitive would crash when run from
+    /// another thread.
+    nonisolated(unsafe) static let primitiveAttributes: dnnl_primitive_attr_t = {
+        var attributes: dnnl_primitive_attr_t?
+        check(dnnl_primitive_attr_create(&attributes), "dnnl_primitive_attr_create")
+        check(dnnl_primitive_attr_set_scratchpad_mode(attributes, dnnl_scratchpad_mode_user),
+              "dnnl_primitive_attr_set_scratchpad_mode")
+        return attributes!
+    }()
+
     nonisolated(unsafe) static let stream: dnnl_stream_t = {
         var stream: dnnl_stream_t?
         check(dnnl_stream_create(&stream, engine, dnnl_stream_default_flags.rawValue), "dnnl_stream_create")

@@ -7,7 +7,12 @@ final class Primitive: @unchecked Sendable {
     let primitive: dnnl_primitive_t
     /// What the primitive computes, for profiles (`conv-fwd`, `pool`, …).
     let name: String
-    /// oneDNN's library-managed scratchpad belongs to the primitive, so one execution at a time.
+    /// The temporary memory one execution needs, or `nil` when it needs none. Primitives are
+    /// created with a user-managed scratchpad (``DNNL/primitiveAttributes``): oneDNN's own
+    /// scratchpad is thread-local to the creating thread, and a cached primitive run on another
+    /// thread would read a scratchpad that does not exist there.
+    private let scratchpadLayout: MemoryDescriptor?
+    /// One execution at a time, so that arguments and profiles of concurrent callers never mix.
     private let executionLock = NSLock()
 
     /// Creates the primitive for an already-created primitive descriptor (takes ownership).
@@ -17,6 +22,8 @@ final class Primitive: @unchecked Sendable {
         var primitive: dnnl_primitive_t?
         DNNL.check(dnnl_primitive_create(&primitive, descriptor), "dnnl_primitive_create")
         self.primitive = primitive!
+        let scratchpad = MemoryDescriptor(raw: dnnl_primitive_desc_query_md(descriptor, dnnl_query_scratchpad_md, 0)!.pointee)
+        scratchpadLayout = scratchpad.byteSize > 0 ? scratchpad : nil
     }
 
     deinit {
@@ -39,6 +46,11 @@ final class Primitive: @unchecked Sendable {
     func execute(_ arguments: [(Int32, MemoryDescriptor, UnsafeMutableRawPointer)]) {
         var args = arguments.map { dnnl_exec_arg_t(arg: $0.0, memory: DNNL.memory($0.1, $0.2)) }
         defer { for arg in args { dnnl_memory_destroy(arg.memory) } }
+        let scratchpad = scratchpadLayout.map { HostAllocator.allocate($0.byteSize) }
+        defer { if let scratchpad { HostAllocator.release(scratchpad.pointer, size: scratchpad.size) } }
+        if let scratchpadLayout, let scratchpad {
+            args.append(dnnl_exec_arg_t(arg: DNNL_ARG_SCRATCHPAD, memory: DNNL.memory(scratchpadLayout, scratchpad.pointer)))
+        }
         executionLock.lock()
         defer { executionLock.unlock() }
         OpProfiler.measure(name) {
@@ -69,7 +81,8 @@ final class PrimitiveCache: @unchecked Sendable {
         primitive("reorder|\(from.key)|\(to.key)") {
             var pd: dnnl_primitive_desc_t?
             var src = from.raw, dst = to.raw
-            DNNL.check(dnnl_reorder_primitive_desc_create(&pd, &src, DNNL.engine, &dst, DNNL.engine, nil),
+            DNNL.check(dnnl_reorder_primitive_desc_create(&pd, &src, DNNL.engine, &dst, DNNL.engine,
+                                                          DNNL.primitiveAttributes),
                        "dnnl_reorder_primitive_desc_create")
             return pd!
         }
@@ -87,12 +100,12 @@ extension MemoryDescriptor {
     }
 }
 
-/// Creates a primitive descriptor from an op descriptor, trapping with `name` on failure.
-func makePrimitiveDescriptor<D>(_ desc: inout D, _ name: String, hint: dnnl_primitive_desc_t? = nil,
-                                attributes: dnnl_primitive_attr_t? = nil) -> dnnl_primitive_desc_t {
+/// Creates a primitive descriptor from an op descriptor, with a user-managed scratchpad, trapping
+/// with `name` on failure.
+func makePrimitiveDescriptor<D>(_ desc: inout D, _ name: String, hint: dnnl_primitive_desc_t? = nil) -> dnnl_primitive_desc_t {
     var pd: dnnl_primitive_desc_t?
     let status = withUnsafeMutablePointer(to: &desc) { pointer in
-        dnnl_primitive_desc_create(&pd, UnsafeRawPointer(pointer), attributes, DNNL.engine, hint)
+        dnnl_primitive_desc_create(&pd, UnsafeRawPointer(pointer), DNNL.primitiveAttributes, DNNL.engine, hint)
     }
     DNNL.check(status, "dnnl_primitive_desc_create(\(name))")
     return pd!

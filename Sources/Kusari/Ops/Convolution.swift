@@ -2,6 +2,10 @@ import CDNNL
 
 /// 2-d convolution (cross-correlation, like every framework) on NCHW input.
 ///
+/// Input, weight and bias share one float dtype; the result has it too. Under ``Autocast``,
+/// float32 operands are converted to the autocast dtype, convolved in it (float32 accumulation)
+/// and the output converted back to float32; gradients flow back through the conversions.
+///
 /// - Parameters:
 ///   - weight: `[Cout, Cin / groups, kh, kw]`.
 ///   - bias: `[Cout]`, optional.
@@ -12,11 +16,11 @@ public func conv2d(_ input: Tensor, _ weight: Tensor, bias: Tensor? = nil, strid
                                                    padding: padding, dilation: dilation, groups: groups)
     let weightLayout = MemoryDescriptor(dims: geometry.weightDims)
     return ConvolutionOp(kind: .convolution, geometry: geometry, weightLayout: weightLayout)
-        .apply(input, weight, bias)
+        .autocast(input, weight, bias)
 }
 
 /// 2-d transposed convolution ("deconvolution") on NCHW input, the gradient of ``conv2d`` with
-/// respect to its input.
+/// respect to its input. Dtypes and ``Autocast`` work as for ``conv2d(_:_:bias:stride:padding:dilation:groups:)``.
 ///
 /// - Parameters:
 ///   - weight: `[Cin, Cout / groups, kh, kw]` (PyTorch's layout).
@@ -33,11 +37,13 @@ public func convTranspose2d(_ input: Tensor, _ weight: Tensor, bias: Tensor? = n
     let strides = groups == 1 ? [k, o * k, geometry.kernel[1], 1] : [i * o * k, k, o * k, geometry.kernel[1], 1]
     let weightLayout = MemoryDescriptor(dims: geometry.weightDims, strides: strides)
     return ConvolutionOp(kind: .deconvolution, geometry: geometry, weightLayout: weightLayout)
-        .apply(input, weight, bias)
+        .autocast(input, weight, bias)
 }
 
 /// The oneDNN primitives behind convolution and deconvolution: forward, backward-data and
-/// backward-weights, each created once per geometry and cached.
+/// backward-weights, each created once per geometry and cached. float16 and bfloat16 operands
+/// go to a GPU as they are; on the CPU they are widened to float32 (exactly), convolved, and the
+/// output rounded back (so are the gradients, through the conversions' backward).
 private struct ConvolutionOp {
     enum Kind: String { case convolution, deconvolution }
     let kind: Kind
@@ -49,10 +55,25 @@ private struct ConvolutionOp {
         kind == .convolution ? dnnl_convolution_direct : dnnl_deconvolution_direct
     }
 
+    /// The op on float32 operands converted to the ``Autocast`` dtype when one is in effect,
+    /// with a float32 result; otherwise the op as it is.
+    func autocast(_ input: Tensor, _ weight: Tensor, _ bias: Tensor?) -> Tensor {
+        guard let reduced = Autocast.castDType([input, weight] + (bias.map { [$0] } ?? [])) else {
+            return apply(input, weight, bias)
+        }
+        return apply(input.to(reduced), weight.to(reduced), bias?.to(reduced)).to(.float32)
+    }
+
     func apply(_ input: Tensor, _ weight: Tensor, _ bias: Tensor?) -> Tensor {
         if let bias { require(bias.shape == [geometry.outChannels], "\(kind) bias must be [\(geometry.outChannels)], got \(bias.shape)") }
+        require(input.dtype.isFloatingPoint && weight.dtype == input.dtype && (bias?.dtype ?? input.dtype) == input.dtype,
+                "\(kind) needs input, weight and bias of one float dtype, got input \(input.dtype), weight \(weight.dtype)"
+                + (bias.map { ", bias \($0.dtype)" } ?? ""))
         if let operations = DeviceDispatch.operations(kind.rawValue, [input, weight, bias]) {
             return apply(on: operations, input, weight, bias)
+        }
+        if input.dtype != .float32 {
+            return apply(input.to(.float32), weight.to(.float32), bias?.to(.float32)).to(input.dtype)
         }
         let forward = forwardPrimitive(bias: bias != nil)
         let source = input.inLayout(forward.layout(dnnl_query_src_md))
@@ -90,7 +111,7 @@ private struct ConvolutionOp {
         }
         let inputs = [input, weight] + (bias.map { [$0] } ?? [])
         return Tensor.record(kind.rawValue, output, inputs: inputs) { grad in
-            let gradient = grad.contiguous()
+            let gradient = grad.to(x.dtype).contiguous()
             let needed = (input: input.requiresGrad, weight: weight.requiresGrad, bias: bias?.requiresGrad == true)
             let gradients = DeviceDispatch.run(kind.rawValue + " backward") {
                 try operations.convolutionBackward(descriptor, gradient: gradient, input: x, weight: w, needed: needed)

@@ -77,6 +77,7 @@ extension Tensor {
         case .int32: Tensor.gatherKernel(Int32.self, source, index, axis: axis, into: result)
         case .int64: Tensor.gatherKernel(Int64.self, source, index, axis: axis, into: result)
         case .uint8: Tensor.gatherKernel(UInt8.self, source, index, axis: axis, into: result)
+        case .float16, .bfloat16: Tensor.gatherKernel(UInt16.self, source, index, axis: axis, into: result)
         }
         let inputShape = shape
         return Tensor.record("gather", result, inputs: [self]) { grad in

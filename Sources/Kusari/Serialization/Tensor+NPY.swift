@@ -11,10 +11,12 @@ extension Tensor {
         }
     }
 
-    /// The tensor as an `.npy` array of its dtype, in row-major order.
+    /// The tensor as an `.npy` array of its dtype, in row-major order. float16 and bfloat16
+    /// tensors are written as float32 (`<f4`, exactly), so they read back as float32.
     public var npyArray: NPYArray {
         switch dtype {
         case .float32: return NPYArray(floats: toArray(of: Float.self), shape: shape)
+        case .float16, .bfloat16: return NPYArray(floats: scalars, shape: shape)
         case .int32: return NPYArray(int32s: toArray(of: Int32.self), shape: shape)
         case .int64: return NPYArray(int64s: toArray(of: Int64.self), shape: shape)
         case .uint8: return NPYArray(uint8s: toArray(of: UInt8.self), shape: shape)

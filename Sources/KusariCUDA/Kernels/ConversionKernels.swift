@@ -17,7 +17,18 @@ extension KernelSource {
     /// - `kusari_bf16_to_f32(x, y, n)`: exact;
     /// - `kusari_f32_to_f16(x, y, n)`: round to nearest even, including float16 subnormals;
     ///   values from 65520 up become infinity; NaNs stay (quiet) NaNs;
-    /// - `kusari_f16_to_f32(x, y, n)`: exact, subnormals included.
+    /// - `kusari_f16_to_f32(x, y, n)`: exact, subnormals included;
+    /// - `kusari_f16_to_bf16(x, y, n)` and `kusari_bf16_to_f16(x, y, n)`: through float32 (exact),
+    ///   so rounded once as above;
+    ///
+    /// and the per-channel bias of reduced-precision convolutions, on NCHW data viewed as
+    /// `[batch, channels, inner]` (`inner` = H·W), for `<t>` = `f16` and `bf16`:
+    ///
+    /// - `kusari_add_channel_bias_<t>(y, bias, n, channels, inner)`: `y += bias[c]` in place,
+    ///   added in float32 and rounded once;
+    /// - `kusari_channel_sums_<t>(dy, sums, batch, channels, inner)`: `sums[c]` = the float32
+    ///   sum of channel `c` over `batch` and `inner`, rounded once; one block (a multiple of 32
+    ///   threads) per channel.
     public static let conversion = KernelSource(
         name: "conversion",
         body: #"""
@@ -99,8 +110,43 @@ extension KernelSource {
                 KUSARI_FOR_EACH(i, n) { y[i] = half_to_float(x[i]); }
             }
 
+            __device__ __forceinline__ float bfloat16_to_float(u16 h) { return __uint_as_float((u32)h << 16); }
+
+            extern "C" __global__ void kusari_f16_to_bf16(const u16* x, u16* y, i64 n) {
+                KUSARI_FOR_EACH(i, n) { y[i] = float_to_bfloat16(half_to_float(x[i])); }
+            }
+
+            extern "C" __global__ void kusari_bf16_to_f16(const u16* x, u16* y, i64 n) {
+                KUSARI_FOR_EACH(i, n) { y[i] = float_to_half(bfloat16_to_float(x[i])); }
+            }
+
+            #define CHANNEL_BIAS_KERNELS(suffix, load, store) \
+                extern "C" __global__ void kusari_add_channel_bias_##suffix(u16* y, const u16* bias, i64 n, \
+                                                                           i64 channels, i64 inner) { \
+                    KUSARI_FOR_EACH(i, n) { y[i] = store(load(y[i]) + load(bias[(i / inner) % channels])); } \
+                } \
+                extern "C" __global__ void kusari_channel_sums_##suffix(const u16* dy, u16* sums, i64 batch, \
+                                                                       i64 channels, i64 inner) { \
+                    __shared__ float shared[33]; \
+                    const i64 length = batch * inner; \
+                    for (i64 c = blockIdx.x; c < channels; c += gridDim.x) { \
+                        float total = 0.0f; \
+                        for (i64 k = threadIdx.x; k < length; k += blockDim.x) { \
+                            const i64 b = k / inner; \
+                            total += load(dy[(b * channels + c) * inner + (k - b * inner)]); \
+                        } \
+                        total = block_reduce(total, false, shared); \
+                        if (threadIdx.x == 0) sums[c] = store(total); \
+                    } \
+                }
+
+            CHANNEL_BIAS_KERNELS(f16, half_to_float, float_to_half)
+            CHANNEL_BIAS_KERNELS(bf16, bfloat16_to_float, float_to_bfloat16)
+
             """#,
         functions: dtypeSuffixes.flatMap { from in
             dtypeSuffixes.filter { $0 != from }.map { "kusari_convert_\(from)_\($0)" }
-        } + ["kusari_f32_to_bf16", "kusari_bf16_to_f32", "kusari_f32_to_f16", "kusari_f16_to_f32"])
+        } + ["kusari_f32_to_bf16", "kusari_bf16_to_f32", "kusari_f32_to_f16", "kusari_f16_to_f32",
+             "kusari_f16_to_bf16", "kusari_bf16_to_f16"]
+            + ["f16", "bf16"].flatMap { ["kusari_add_channel_bias_\($0)", "kusari_channel_sums_\($0)"] })
 }

@@ -6,8 +6,8 @@ extension KernelSource {
     /// broadcasting.
     static let binaryOperations = ["add", "sub", "mul", "div", "maximum", "minimum", "pow",
                                    "equal", "not_equal", "greater", "greater_equal", "less", "less_equal"]
-    /// Element types of the fills.
-    static let fillTypes = ["f32", "i32", "i64", "u8"]
+    /// Element types of the fills (`u16`: float16 and bfloat16 bit patterns).
+    static let fillTypes = ["f32", "i32", "i64", "u8", "u16"]
     /// Element widths of the strided copies.
     static let copyWidths = [8, 16, 32, 64]
 
@@ -19,8 +19,9 @@ extension KernelSource {
     ///   `max(x, 0) + log1p(exp(-|x|))`;
     /// - `kusari_relu_backward_f32(gy, x, gx, n)`;
     /// - `kusari_{pow,add,mul}_scalar_f32(x, y, n, s)`;
-    /// - `kusari_fill_{f32,i32,i64,u8}(y, n, value)`, `value` a `float`, `int`, `long long` and
-    ///   `int` (its low byte) respectively;
+    /// - `kusari_fill_{f32,i32,i64,u8,u16}(y, n, value)`, `value` a `float`, `int`, `long long`,
+    ///   `int` (its low byte) and `int` (its low 16 bits: a float16 or bfloat16 bit pattern)
+    ///   respectively;
     /// - `kusari_<op>_f32(a, b, y, n)` on same-shape contiguous inputs, and
     ///   `kusari_<op>_broadcast_f32(a, b, y, n, layout)` with NumPy broadcasting through the
     ///   strides of `layout` (`y` contiguous), for add, sub, mul, div, maximum (`a >= b ? a : b`),
@@ -77,6 +78,7 @@ extension KernelSource {
             FILL_KERNEL(i32, int, int)
             FILL_KERNEL(i64, i64, i64)
             FILL_KERNEL(u8, u8, int)
+            FILL_KERNEL(u16, u16, int)
 
             #define BINARY_KERNEL(name, R, expr) \
                 extern "C" __global__ void kusari_##name##_f32(const float* a, const float* b, R* y, i64 n) { \
