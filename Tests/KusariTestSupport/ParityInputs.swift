@@ -1,9 +1,9 @@
 import Kusari
 
 /// Deterministic pseudo-random values in `[low, high)` (SplitMix64, independent of
-/// ``Generator``, so a broken random number generator cannot hide a broken op). The same stream
-/// as the core tests' `testValues`.
-func parityValues(_ count: Int, seed: UInt64, low: Float = -1, high: Float = 1) -> [Float] {
+/// ``Generator``, so a broken random number generator cannot hide a broken op); the core tests'
+/// `testValues` too.
+public func parityValues(_ count: Int, seed: UInt64, low: Float = -1, high: Float = 1) -> [Float] {
     var state = seed &+ 0x9E37_79B9_7F4A_7C15
     return (0..<count).map { _ in
         state &+= 0x9E37_79B9_7F4A_7C15

@@ -1,20 +1,12 @@
 import Foundation
 import Testing
 @testable import Kusari
+import KusariTestSupport
 
 /// Deterministic pseudo-random values in `[low, high)` for test inputs (independent of
 /// ``Generator``, so a broken RNG cannot hide a broken op).
 func testValues(_ count: Int, seed: UInt64, low: Float = -1, high: Float = 1) -> [Float] {
-    var state = seed &+ 0x9E37_79B9_7F4A_7C15
-    return (0..<count).map { _ in
-        // SplitMix64.
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        z ^= z >> 31
-        return low + (high - low) * Float(z >> 40) / Float(1 << 24)
-    }
+    parityValues(count, seed: seed, low: low, high: high)
 }
 
 /// `count` distinct values `0.1 · k − 0.05 · count` in a seeded random order: at least 0.1 apart,

@@ -166,5 +166,16 @@ struct ReducedPrecisionTests {
         }
         let message = product.map { String(decoding: $0.standardErrorContent, as: UTF8.self) } ?? ""
         #expect(message.contains("matmul needs float32 tensors"), "\(message)")
+        let pooled = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            _ = maxPool2d(Tensor.zeros([1, 1, 4, 4], dtype: .float16), kernelSize: [2, 2])
+        }
+        let poolingMessage = pooled.map { String(decoding: $0.standardErrorContent, as: UTF8.self) } ?? ""
+        #expect(poolingMessage.contains("pooling needs a float32 tensor, got float16"), "\(poolingMessage)")
+        let normalized = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            _ = batchNorm(Tensor.zeros([2, 3], dtype: .bfloat16), weight: nil, bias: nil, runningMean: nil,
+                          runningVar: nil, training: true)
+        }
+        let normMessage = normalized.map { String(decoding: $0.standardErrorContent, as: UTF8.self) } ?? ""
+        #expect(normMessage.contains("batchNorm needs a float32 tensor, got bfloat16"), "\(normMessage)")
     }
 }

@@ -9,6 +9,7 @@ import CDNNL
 public func batchNorm(_ input: Tensor, weight: Tensor?, bias: Tensor?, runningMean: Tensor?, runningVar: Tensor?,
                       training: Bool, momentum: Float = 0.1, eps: Float = 1e-5) -> Tensor {
     require(input.rank == 2 || input.rank == 4, "batchNorm expects [N, C] or [N, C, H, W], got \(input.shape)")
+    require(input.dtype == .float32, "batchNorm needs a float32 tensor, got \(input.dtype)")
     let channels = input.shape[1]
     for (name, tensor) in [("weight", weight), ("bias", bias), ("runningMean", runningMean), ("runningVar", runningVar)] {
         if let tensor { require(tensor.shape == [channels], "batchNorm \(name) must be [\(channels)], got \(tensor.shape)") }

@@ -69,6 +69,7 @@ private struct PoolingOp {
     private var key: String { "pool|\(algorithm.rawValue)|\(sourceDims)|\(kernel)|\(stride)|\(padding)|\(paddingEnd)" }
 
     func apply(_ input: Tensor) -> Tensor {
+        require(input.dtype == .float32, "pooling needs a float32 tensor, got \(input.dtype)")
         if let operations = DeviceDispatch.operations("pool2d", [input]) { return apply(on: operations, input) }
         let inputLayout = input.currentLayout()
         let forward = PrimitiveCache.shared.primitive(key + "|fwd|\(inputLayout.layout.key)") {
