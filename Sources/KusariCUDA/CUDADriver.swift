@@ -89,6 +89,7 @@ public final class CUDADriver: @unchecked Sendable {
     let cuEventCreate: EventCreate
     let cuEventRecord: EventRecord
     let cuEventSynchronize: EventOp
+    let cuEventQuery: EventOp
     let cuEventDestroy: EventOp
     let cuEventElapsedTime: EventElapsedTime
     let cuModuleLoadData: ModuleLoadData
@@ -124,6 +125,7 @@ public final class CUDADriver: @unchecked Sendable {
         cuEventCreate = try library.function("cuEventCreate")
         cuEventRecord = try library.function("cuEventRecord")
         cuEventSynchronize = try library.function("cuEventSynchronize")
+        cuEventQuery = try library.function("cuEventQuery")
         cuEventDestroy = try library.function("cuEventDestroy_v2")
         cuEventElapsedTime = try library.function("cuEventElapsedTime")
         cuModuleLoadData = try library.function("cuModuleLoadData")

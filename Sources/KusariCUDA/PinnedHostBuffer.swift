@@ -41,8 +41,6 @@ public final class PinnedHostPool: @unchecked Sendable {
     /// The allocator the buffers come from.
     public let allocator: CachingAllocator<PinnedHostMemory>
     private let inFlight = InFlightHolds<StreamEvent>()
-    private let queryLock = NSLock()
-    private var eventQuery: CUDADriver.EventOp?
 
     /// A pool over `backend`.
     public init(backend: PinnedHostMemory) {
@@ -65,7 +63,7 @@ public final class PinnedHostPool: @unchecked Sendable {
     public func hold(_ owner: AnyObject, untilWorkQueuedOn stream: CUstream) throws {
         let memory = allocator.backend
         try memory.driver.check(memory.driver.cuCtxSetCurrent(memory.context), "cuCtxSetCurrent")
-        inFlight.hold(owner, until: try StreamEvent(recordingOn: stream, driver: memory.driver, query: try query()))
+        inFlight.hold(owner, until: try StreamEvent(recordingOn: stream, driver: memory.driver))
     }
 
     /// Lets go of the owners whose copies have finished, oldest first; their buffers return to
@@ -76,16 +74,6 @@ public final class PinnedHostPool: @unchecked Sendable {
         let memory = allocator.backend
         try memory.driver.check(memory.driver.cuCtxSetCurrent(memory.context), "cuCtxSetCurrent")
         try inFlight.releaseCompleted { try $0.hasCompleted() }
-    }
-
-    /// The driver's `cuEventQuery`, resolved on first use.
-    private func query() throws -> CUDADriver.EventOp {
-        try queryLock.withLock {
-            if let eventQuery { return eventQuery }
-            let resolved = try StreamEvent.queryFunction(allocator.backend.driver)
-            eventQuery = resolved
-            return resolved
-        }
     }
 }
 

@@ -9,18 +9,15 @@ final class StreamEvent: @unchecked Sendable {
     private static let notReady: CUresult = 600
 
     private let driver: CUDADriver
-    private let query: CUDADriver.EventOp
     private let event: CUevent
 
-    /// Creates an event and records it on `stream` (in the current context); `query` is the
-    /// driver's `cuEventQuery` (see ``queryFunction(_:)``).
+    /// Creates an event and records it on `stream` (in the current context).
     /// - Throws: ``CUDAError`` when the event cannot be created or recorded.
-    init(recordingOn stream: CUstream, driver: CUDADriver, query: @escaping CUDADriver.EventOp) throws {
+    init(recordingOn stream: CUstream, driver: CUDADriver) throws {
         var event: CUevent?
         try driver.check(driver.cuEventCreate(&event, Self.disableTiming), "cuEventCreate")
         guard let event else { throw CUDAError.noDevice("cuEventCreate returned no event") }
         self.driver = driver
-        self.query = query
         self.event = event
         // Fully initialised: a failed record still destroys the event in deinit.
         try driver.check(driver.cuEventRecord(event, stream), "cuEventRecord")
@@ -33,15 +30,9 @@ final class StreamEvent: @unchecked Sendable {
     /// Whether the work queued before the event has finished.
     /// - Throws: ``CUDAError`` for an error of that work (a faulting kernel) or of the query.
     func hasCompleted() throws -> Bool {
-        let status = query(event)
+        let status = driver.cuEventQuery(event)
         if status == Self.notReady { return false }
         try driver.check(status, "cuEventQuery")
         return true
-    }
-
-    /// `driver`'s `cuEventQuery` (not in ``CUDADriver``'s table, so resolved here).
-    /// - Throws: ``CUDAError/missingSymbol(library:symbol:)`` when the library lacks it.
-    static func queryFunction(_ driver: CUDADriver) throws -> CUDADriver.EventOp {
-        try driver.library.function("cuEventQuery", as: CUDADriver.EventOp.self)
     }
 }
