@@ -5,10 +5,10 @@ extension CUDABackend {
     /// Rows of float32 `[rows, width]` `table` picked by the int32/int64 `indices` (in order),
     /// giving `[indices.count, width]`.
     ///
-    /// Waits for the kernel to learn whether every index was valid.
-    /// - Throws: ``Kusari/KusariError/invalidArgument(_:)`` naming the first index outside
-    ///   `0..<rows`, or for mismatched shapes, dtypes or devices; ``CUDAError`` when the launch
-    ///   fails.
+    /// Does not wait for the kernel: an index outside `0..<rows` is reported by the next copy to
+    /// or from the host (see ``DeferredChecks``), naming the first one.
+    /// - Throws: ``Kusari/KusariError/invalidArgument(_:)`` for mismatched shapes, dtypes or
+    ///   devices; ``CUDAError`` when the launch fails.
     public func gatherRows(_ table: Tensor, indices: Tensor) throws -> Tensor {
         try expectFloat32(table, "gatherRows table")
         try expectIndices(indices, "gatherRows indices")
@@ -38,10 +38,12 @@ extension CUDABackend {
     /// index order exactly as the CPU does; otherwise the rows are added with atomics (faster,
     /// but the last bits vary between runs).
     ///
-    /// Waits for the GPU to learn whether every index was valid.
+    /// The atomic path does not wait for the kernel: an index outside `0..<rows` is reported by
+    /// the next copy to or from the host (see ``DeferredChecks``); the sorted path reads the
+    /// indices and throws at once.
     /// - Throws: ``Kusari/KusariError/invalidArgument(_:)`` naming the first index outside
-    ///   `0..<rows`, or for mismatched shapes, dtypes or devices; ``CUDAError`` when a launch or
-    ///   copy fails.
+    ///   `0..<rows` (sorted path), or for mismatched shapes, dtypes or devices; ``CUDAError`` when
+    ///   a launch or copy fails.
     public func scatterAddRows(_ source: Tensor, indices: Tensor, rows: Int, deterministic: Bool) throws -> Tensor {
         try expectFloat32(source, "scatterAddRows source")
         try expectIndices(indices, "scatterAddRows indices")
@@ -82,10 +84,13 @@ extension CUDABackend {
         return result
     }
 
-    /// Throws for the first bad position a kernel left in `flag`, naming its index.
+    /// Queues the check of the first bad position a kernel left in `flag`, which throws naming
+    /// its index.
     private func reportBadIndex(_ flag: DeviceBuffer, _ indices: Tensor, rows: Int, _ op: String) throws {
-        guard let position = try badPosition(flag) else { return }
-        throw Self.outOfRange(try hostIndex(indices, at: position), position: position, rows: rows, op)
+        try deferredChecks.add { [self] in
+            guard let position = try badPosition(flag) else { return }
+            throw Self.outOfRange(try hostIndex(indices, at: position), position: position, rows: rows, op)
+        }
     }
 
     /// Throws for the first of `ids` outside `0..<rows`.

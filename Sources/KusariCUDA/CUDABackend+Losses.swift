@@ -7,10 +7,11 @@ extension CUDABackend {
     /// `log Σ exp(x - max) + max - x[label]` (0 where the label is `ignoreIndex`) and
     /// `softmax − onehot` (zero rows where ignored), with the CPU's formulas.
     ///
-    /// Waits for the kernel to learn whether every label was valid.
-    /// - Throws: ``Kusari/KusariError/invalidArgument(_:)`` naming the first row whose label is
-    ///   outside `0..<classes` (and not `ignoreIndex`), as the CPU does, or for mismatched
-    ///   shapes, dtypes or devices; ``CUDAError`` when the launch fails.
+    /// Does not wait for the kernel: a label outside `0..<classes` (and not `ignoreIndex`) is
+    /// reported by the next copy to or from the host (see ``DeferredChecks``), as an
+    /// ``Kusari/KusariError/invalidArgument(_:)`` naming the first such row, as the CPU does.
+    /// - Throws: ``Kusari/KusariError/invalidArgument(_:)`` for mismatched shapes, dtypes or
+    ///   devices; ``CUDAError`` when the launch fails.
     public func softmaxCrossEntropy(logits: Tensor, labels: Tensor, ignoreIndex: Int) throws
         -> (losses: Tensor, gradient: Tensor) {
         try expectFloat32(logits, "logits")
@@ -30,7 +31,8 @@ extension CUDABackend {
                        [.pointer(Self.address(x)), .pointer(Self.address(target)), .pointer(Self.address(losses)),
                         .pointer(Self.address(gradient)), .buffer(bad), .count(rows), .count(classes),
                         .int64(Int64(ignoreIndex))])
-        if let row = try badPosition(bad) {
+        try deferredChecks.add { [self] in
+            guard let row = try badPosition(bad) else { return }
             let label = try hostIndex(target, at: row)
             throw KusariError.invalidArgument("softmaxCrossEntropy label \(label) at row \(row) is outside "
                                               + "0..<\(classes)")

@@ -2,8 +2,8 @@ import Foundation
 import Kusari
 
 /// A GPU serving the core as its ``Kusari/DeviceBackend``: tensor storage comes from the
-/// context's caching allocator, and copies run on its stream (synchronously, so the host data may
-/// be reused as soon as a copy returns). ``install(ordinal:)`` registers it, after which
+/// context's caching allocator, and copies run on its stream (the host data may be reused as soon
+/// as a copy returns; see ``copy(fromHost:toDevice:byteCount:)``). ``install(ordinal:)`` registers it, after which
 /// `tensor.to(device: .cuda(ordinal))` works and ops on its tensors run on the GPU: the
 /// project's NVRTC kernels, cuBLAS for matrix products and cuDNN for convolution, batch
 /// normalisation and LRN, all queued on the context's stream.
@@ -25,6 +25,8 @@ public final class CUDABackend: DeviceOperations, @unchecked Sendable {
         didSet { cachedBLAS = nil }
     }
 
+    /// Label and index checks of launched kernels, run at the next copy to or from the host.
+    let deferredChecks = DeferredChecks()
     private let lock = NSLock()
     private var cachedBLAS: CUBLASHandle?
     private var cachedDNN: CUDNNHandle?
@@ -74,6 +76,10 @@ public final class CUDABackend: DeviceOperations, @unchecked Sendable {
         try kernels.function(name, in: source, context: context)
     }
 
+    /// The largest host→device copy that goes through ``copy(fromHost:toDevice:byteCount:)``'s
+    /// kernel arguments instead of a synchronised copy.
+    static let smallCopyLimit = 16
+
     /// A device address as the kernels and libraries take it.
     static func address(_ tensor: Tensor) -> CUdeviceptr {
         CUdeviceptr(UInt(bitPattern: tensor.storage.data)) + CUdeviceptr(tensor.offset * tensor.dtype.byteSize)
@@ -98,12 +104,28 @@ public final class CUDABackend: DeviceOperations, @unchecked Sendable {
         }
     }
 
+    /// Copies host data to the device; the host data may be reused as soon as this returns.
+    ///
+    /// Copies of up to ``smallCopyLimit`` bytes (the scalars of `x * 0.5` that move implicitly)
+    /// travel in the arguments of a one-thread kernel, so the host does not wait for the GPU;
+    /// larger ones are copied on the stream, which is then synchronised, and the pending label
+    /// and index checks run.
     public func copy(fromHost source: UnsafeRawPointer, toDevice destination: UnsafeMutableRawPointer, byteCount: Int) throws {
+        if byteCount <= Self.smallCopyLimit {
+            guard byteCount > 0 else { return }
+            var words: (UInt64, UInt64) = (0, 0)
+            withUnsafeMutableBytes(of: &words) { $0.copyMemory(from: UnsafeRawBufferPointer(start: source, count: byteCount)) }
+            try launch("kusari_store_bytes", in: .elementwise, count: 1,
+                       [.pointer(CUdeviceptr(UInt(bitPattern: destination))), .uint64(UInt64(littleEndian: words.0)),
+                        .uint64(UInt64(littleEndian: words.1)), .int32(Int32(byteCount))])
+            return
+        }
         try context.makeCurrent()
         let driver = context.driver
         try driver.check(driver.cuMemcpyHtoDAsync(CUdeviceptr(UInt(bitPattern: destination)), source, byteCount, context.stream),
                          "cuMemcpyHtoDAsync_v2(\(byteCount) bytes)")
         try context.synchronize()
+        try deferredChecks.runAll()
     }
 
     public func copy(fromDevice source: UnsafeRawPointer, toHost destination: UnsafeMutableRawPointer, byteCount: Int) throws {
@@ -112,5 +134,6 @@ public final class CUDABackend: DeviceOperations, @unchecked Sendable {
         try driver.check(driver.cuMemcpyDtoHAsync(destination, CUdeviceptr(UInt(bitPattern: source)), byteCount, context.stream),
                          "cuMemcpyDtoHAsync_v2(\(byteCount) bytes)")
         try context.synchronize()
+        try deferredChecks.runAll()
     }
 }

@@ -27,6 +27,9 @@ extension KernelSource {
     ///   strides of `layout` (`y` contiguous), for add, sub, mul, div, maximum (`a >= b ? a : b`),
     ///   minimum (`a <= b ? a : b`) and pow, which write float32, and for the comparisons
     ///   equal, not_equal, greater, greater_equal, less and less_equal, which write `uint8` 0/1;
+    /// - `kusari_store_bytes(dst, low, high, n)`: writes the first `n` (at most 16) bytes of the
+    ///   little-endian words `low`, `high` to `dst` (a small host→device copy carried in the
+    ///   launch's arguments, so the host need not wait for it);
     /// - `kusari_copy_strided_b{8,16,32,64}(src, dst, n, layout)`: any-dtype copy of elements
     ///   of that many bits, `layout.a` the source strides and `layout.b` the destination's.
     public static let elementwise = KernelSource(
@@ -78,6 +81,14 @@ extension KernelSource {
             FILL_KERNEL(i32, int, int)
             FILL_KERNEL(i64, i64, i64)
             FILL_KERNEL(u8, u8, int)
+
+            extern "C" __global__ void kusari_store_bytes(u8* dst, u64 low, u64 high, int n) {
+                if (blockIdx.x == 0 && threadIdx.x == 0) {
+                    for (int i = 0; i < n && i < 16; ++i) {
+                        dst[i] = (u8)((i < 8 ? low >> (8 * i) : high >> (8 * (i - 8))) & 0xffu);
+                    }
+                }
+            }
             FILL_KERNEL(u16, u16, int)
 
             #define BINARY_KERNEL(name, R, expr) \
@@ -125,6 +136,6 @@ extension KernelSource {
             """#,
         functions: unaryOperations.map { "kusari_\($0)_f32" } + ["kusari_relu_backward_f32"]
             + ["pow", "add", "mul"].map { "kusari_\($0)_scalar_f32" } + fillTypes.map { "kusari_fill_\($0)" }
-            + binaryOperations.flatMap { ["kusari_\($0)_f32", "kusari_\($0)_broadcast_f32"] }
+            + ["kusari_store_bytes"] + binaryOperations.flatMap { ["kusari_\($0)_f32", "kusari_\($0)_broadcast_f32"] }
             + copyWidths.map { "kusari_copy_strided_b\($0)" })
 }
