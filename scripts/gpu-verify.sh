@@ -7,8 +7,8 @@
 #                                       for hosts that limit how long one command may run)
 #
 #   1. `kusari info`: the GPU, the driver and each CUDA library found (or why not);
-#   2. the GPU-vs-CPU parity tests (KusariCUDATests from the bundled test runner), which fail
-#      rather than skip when no GPU is usable;
+#   2. the GPU-vs-CPU parity tests (KusariCUDATests from the bundled test runner, one process per
+#      test function), which fail rather than skip when no GPU is usable;
 #   3. `kusari bench train` of the four seed networks on the GPU beside the same PyTorch models on
 #      the same GPU (Benchmarks/side_by_side.py --device cuda), in float32 and with --amp
 #      (bfloat16 autocast on both sides);
@@ -30,9 +30,21 @@ if runs 1; then
 fi
 
 if runs 2; then
+    # Each test function in its own process: a backend error stops the process (as a CPU op's
+    # invalid argument does), and must not hide the results of the other tests.
     echo "== 2. GPU-vs-CPU parity tests"
-    LD_LIBRARY_PATH="$here/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" KUSARI_REQUIRE_GPU=1 KUSARI_REQUIRE_NVRTC=1 \
-        "$here/tests/KusariPackageTests.xctest" --testing-library swift-testing --filter KusariCUDATests || status=1
+    runner() {
+        LD_LIBRARY_PATH="$here/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" KUSARI_REQUIRE_GPU=1 KUSARI_REQUIRE_NVRTC=1 \
+            "$here/tests/KusariPackageTests.xctest" --testing-library swift-testing "$@"
+    }
+    failed=()
+    for id in $(runner --list-tests | grep '^KusariCUDATests\.'); do
+        runner --filter "$(printf '%s' "$id" | sed 's/[][().*+?^$|\\{}]/\\&/g')" || failed+=("$id")
+    done
+    if [ ${#failed[@]} -gt 0 ]; then
+        status=1
+        printf 'failed or stopped: %s\n' "${failed[@]}"
+    fi
 fi
 
 if runs 3; then

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 @testable import Kusari
 @testable import KusariCUDA
@@ -23,8 +24,9 @@ final class GPU: @unchecked Sendable {
         return GPU(context: context, kernels: kernels)
     }
 
-    /// The GPU, or `nil` after printing why `test` is skipped (no driver, no device, no NVRTC).
-    /// With `KUSARI_REQUIRE_GPU` set (`make gpu-test`), a missing GPU fails the test instead.
+    /// The GPU, or `nil` after printing why `test` is skipped (no driver, no device, no NVRTC;
+    /// once per `test`, so the cases of a parameterised test print one line). With
+    /// `KUSARI_REQUIRE_GPU` set (`make gpu-test`), a missing GPU fails the test instead.
     static func orSkip(_ test: String) -> GPU? {
         do {
             return try opened.get()
@@ -32,12 +34,15 @@ final class GPU: @unchecked Sendable {
             let required = ProcessInfo.processInfo.environment["KUSARI_REQUIRE_GPU"].map { !$0.isEmpty && $0 != "0" } ?? false
             if required {
                 Issue.record("KUSARI_REQUIRE_GPU is set but no GPU is usable: \(error)")
-            } else {
+            } else if skipped.withLock({ $0.insert(test).inserted }) {
                 print("skipped: no usable GPU (\(error)); \(test) did not run")
             }
             return nil
         }
     }
+
+    /// The tests whose skip has been printed.
+    private static let skipped = Mutex<Set<String>>([])
 
     func kernel(_ name: String, in source: KernelSource) throws -> KernelFunction {
         try kernels.function(name, in: source, context: context)
