@@ -59,38 +59,29 @@ extension CUDABackend {
         let empty = dy.count == 0 || input.count == 0 || weight.count == 0
         let problem = empty || !(needed.input || needed.weight) ? nil
             : try CUDNNConvolution(convolution, dtype: dtype, backend: self)
-        var inputGradient: Tensor?, weightGradient: Tensor?, biasGradient: Tensor?
-        if needed.input {
-            let result = try Tensor(uninitializedShape: convolution.inputShape, dtype: dtype, on: self)
-            if let problem {
-                let w = try denseOnDevice(weight, "convolution weight")
-                if convolution.isTransposed {
-                    try problem.forward(input: dy, weight: w, into: result)
-                } else {
-                    try problem.backwardData(weight: w, gradient: dy, into: result)
-                }
+        /// A new gradient of `shape` that `compute` fills, or zeros when a side is empty.
+        func makeGradient(_ shape: [Int], _ compute: (CUDNNConvolution, Tensor) throws -> Void) throws -> Tensor {
+            let result = try Tensor(uninitializedShape: shape, dtype: dtype, on: self)
+            if let problem { try compute(problem, result) } else { try fill(result, with: 0) }
+            return result
+        }
+        let inputGradient = !needed.input ? nil : try makeGradient(convolution.inputShape) { problem, result in
+            let w = try denseOnDevice(weight, "convolution weight")
+            if convolution.isTransposed {
+                try problem.forward(input: dy, weight: w, into: result)
             } else {
-                try fill(result, with: 0)
+                try problem.backwardData(weight: w, gradient: dy, into: result)
             }
-            inputGradient = result
         }
-        if needed.weight {
-            let result = try Tensor(uninitializedShape: convolution.weightShape, dtype: dtype, on: self)
-            if let problem {
-                let x = try denseOnDevice(input, "convolution input")
-                if convolution.isTransposed {
-                    try problem.backwardFilter(input: dy, gradient: x, into: result)
-                } else {
-                    try problem.backwardFilter(input: x, gradient: dy, into: result)
-                }
+        let weightGradient = !needed.weight ? nil : try makeGradient(convolution.weightShape) { problem, result in
+            let x = try denseOnDevice(input, "convolution input")
+            if convolution.isTransposed {
+                try problem.backwardFilter(input: dy, gradient: x, into: result)
             } else {
-                try fill(result, with: 0)
+                try problem.backwardFilter(input: x, gradient: dy, into: result)
             }
-            weightGradient = result
         }
-        if needed.bias {
-            biasGradient = try channelSums(dy)
-        }
+        let biasGradient = needed.bias ? try channelSums(dy) : nil
         return (inputGradient, weightGradient, biasGradient)
     }
 

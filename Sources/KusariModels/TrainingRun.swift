@@ -16,7 +16,8 @@ import KusariTrain
 ///
 /// With ``TrainingOptions/device`` set to a GPU, the model moves there once the recipe has built
 /// it (optimizer state and parameter averages follow it), and every batch is moved there before
-/// the loss; checkpoints and snapshots still hold host data. ``TrainingOptions/mixedPrecision``
+/// the loss (sources that can, like ``KusariData/DataLoader``, assemble their batches in the
+/// GPU's pinned memory for asynchronous uploads); checkpoints and snapshots still hold host data. ``TrainingOptions/mixedPrecision``
 /// trains with autocast (and, for float16, dynamic loss scaling); evaluation stays float32.
 public struct TrainingRun {
     public let setup: TrainingSetup
@@ -28,13 +29,16 @@ public struct TrainingRun {
     public let device: Device
     private let output: TextOutput
 
-    /// Builds the recipe's setup for `options`, moves the model to `options.device` and
-    /// assembles the trainer.
+    /// Builds the recipe's setup for `options`, moves the model to `options.device` (and pins
+    /// the sources' batches for it) and assembles the trainer.
     /// - Throws: the recipe's errors (such as ``MissingDatasetError``), or the device's when the
     ///   model cannot be moved there.
     public init(recipe: any Recipe, options: TrainingOptions, output: TextOutput = .standardOutput) throws {
         let setup = try recipe.makeSetup(options)
         try setup.model.move(to: options.device)
+        for source in [setup.training, setup.validation] + [setup.test].compactMap({ $0 }) {
+            (source as? PinnedBatchSource)?.pinMemory(for: options.device)
+        }
         let updater = StandardUpdater(source: setup.training, model: setup.model, optimizer: setup.optimizer,
                                       loss: ClassifierLoss().function, device: options.device,
                                       mixedPrecision: options.mixedPrecision)

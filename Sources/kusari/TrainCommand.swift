@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import Kusari
-import KusariData
 import KusariModels
 import KusariTrain
 
@@ -53,10 +52,6 @@ struct TrainCommand: ParsableCommand {
         options.mixedPrecision = try mixedPrecision.dtype()
         do {
             let run = try TrainingRun(recipe: chosen, options: options)
-            // Batches for a GPU are assembled in its pinned memory and uploaded asynchronously.
-            for source in [run.setup.training, run.setup.validation] + [run.setup.test].compactMap({ $0 }) {
-                (source as? PinnedBatchSource)?.pinMemory(for: target)
-            }
             try run.run(resumingFrom: resume.map { URL(fileURLWithPath: $0) })
         } catch let error as MissingDatasetError {
             throw ValidationError(error.description)
