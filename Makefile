@@ -4,7 +4,7 @@ APT_PACKAGES := libdnnl-dev zlib1g-dev libmatio-dev libpng-dev libturbojpeg0-dev
 SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 SWIFT ?= swift
 
-.PHONY: deps nvrtc build release test gpu-test run bench clean
+.PHONY: deps nvrtc bindings build release test gpu-test run bench clean
 
 ## deps: install the C libraries Kusari links (oneDNN, zlib) when missing.
 deps:
@@ -31,8 +31,21 @@ nvrtc:
 			echo "warning: could not install the NVRTC wheel (no network?); the kernel compile test will be skipped"; \
 	fi
 
+## bindings: checks every CUDA/cuDNN/cuBLAS/NCCL/NVRTC function KusariCUDA binds by dlopen, and
+## every C constant it names, against NVIDIA's headers (fetched from the PyPI wheels, headers only,
+## into .cuda-headers/) with the Swift toolchain's clang. Without network or clang it warns and goes on.
+CUDA_HEADERS := .cuda-headers
+bindings:
+	@if ! command -v $${CLANG:-clang} >/dev/null; then \
+		echo "warning: no clang; the C binding check is skipped"; \
+	elif python3 scripts/cuda-headers.py $(CUDA_HEADERS); then \
+		python3 scripts/check-c-bindings.py $(CUDA_HEADERS); \
+	else \
+		echo "warning: could not fetch the CUDA headers (no network?); the C binding check is skipped"; \
+	fi
+
 ## test: set up and run the whole test suite; with NVRTC installed, a kernel that does not compile fails it.
-test: deps nvrtc
+test: deps nvrtc bindings
 	@site=$$(ls -d $(NVRTC_VENV)/lib/python3*/site-packages 2>/dev/null | head -n 1); \
 	if [ -n "$$site" ] && ls $$site/nvidia/cuda_nvrtc/lib/libnvrtc.so.* >/dev/null 2>&1; then \
 		echo "KUSARI_PYTHON_SITE=$$PWD/$$site KUSARI_REQUIRE_NVRTC=1 $(SWIFT) test"; \

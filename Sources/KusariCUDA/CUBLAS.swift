@@ -24,17 +24,17 @@ public final class CUBLAS: @unchecked Sendable {
 
     /// `cublasOperation_t`.
     public enum Operation: Int32, Sendable {
-        /// Use the matrix as stored (column-major).
+        /// `CUBLAS_OP_N`: use the matrix as stored (column-major).
         case none = 0
-        /// Use its transpose.
+        /// `CUBLAS_OP_T`: use its transpose.
         case transpose = 1
     }
 
     /// `cublasMath_t` values Kusari uses.
     public enum MathMode: Int32, Sendable {
-        /// Full float32 arithmetic (the default: TF32 is opt-in).
+        /// `CUBLAS_DEFAULT_MATH`: full float32 arithmetic (the default: TF32 is opt-in).
         case `default` = 0
-        /// Allow TF32 tensor cores for float32 GEMMs.
+        /// `CUBLAS_TF32_TENSOR_OP_MATH`: allow TF32 tensor cores for float32 GEMMs.
         case tf32TensorOp = 3
     }
 

@@ -56,8 +56,9 @@ public final class CUDADriver: @unchecked Sendable {
 
     /// `CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT`.
     static let multiprocessorCountAttribute: Int32 = 16
-    /// `CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR` / `_MINOR`.
+    /// `CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR`.
     static let computeCapabilityMajorAttribute: Int32 = 75
+    /// `CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR`.
     static let computeCapabilityMinorAttribute: Int32 = 76
     /// `CUDA_ERROR_OUT_OF_MEMORY`.
     static let outOfMemory: CUresult = 2

@@ -79,59 +79,59 @@ public final class CUDNN: @unchecked Sendable {
 
     /// `cudnnTensorFormat_t`.
     public enum TensorFormat: Int32, Sendable {
-        /// Channels before spatial dimensions.
+        /// `CUDNN_TENSOR_NCHW`: channels before spatial dimensions.
         case nchw = 0
-        /// Channels last.
+        /// `CUDNN_TENSOR_NHWC`: channels last.
         case nhwc = 1
     }
 
     /// `cudnnConvolutionMode_t`.
     public enum ConvolutionMode: Int32, Sendable {
-        /// True convolution (flipped filter).
+        /// `CUDNN_CONVOLUTION`: true convolution (flipped filter).
         case convolution = 0
-        /// Cross-correlation, what deep-learning frameworks call convolution.
+        /// `CUDNN_CROSS_CORRELATION`: what deep-learning frameworks call convolution.
         case crossCorrelation = 1
     }
 
     /// `cudnnMathType_t`.
     public enum MathType: Int32, Sendable {
-        /// Tensor cores for half precision, no down-conversion of float32.
+        /// `CUDNN_DEFAULT_MATH`: tensor cores for half precision, no down-conversion of float32.
         case `default` = 0
-        /// Tensor cores allowed.
+        /// `CUDNN_TENSOR_OP_MATH`: tensor cores allowed.
         case tensorOp = 1
-        /// Tensor cores, allowing float32 data to be converted down to half precision.
+        /// `CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION`: tensor cores, converting float32 data down to half precision.
         case tensorOpAllowConversion = 2
-        /// Plain FMA arithmetic only.
+        /// `CUDNN_FMA_MATH`: plain FMA arithmetic only.
         case fma = 3
     }
 
     /// `cudnnPoolingMode_t`.
     public enum PoolingMode: Int32, Sendable {
-        /// Maximum.
+        /// `CUDNN_POOLING_MAX`: maximum.
         case max = 0
-        /// Average counting padded elements.
+        /// `CUDNN_POOLING_AVERAGE_COUNT_INCLUDE_PADDING`: average counting padded elements.
         case averageIncludingPadding = 1
-        /// Average over the elements inside the input only.
+        /// `CUDNN_POOLING_AVERAGE_COUNT_EXCLUDE_PADDING`: average over the elements inside the input only.
         case averageExcludingPadding = 2
-        /// Maximum with a deterministic backward.
+        /// `CUDNN_POOLING_MAX_DETERMINISTIC`: maximum with a deterministic backward.
         case maxDeterministic = 3
     }
 
     /// `cudnnNanPropagation_t`.
     public enum NaNPropagation: Int32, Sendable {
-        /// NaNs are not propagated.
+        /// `CUDNN_NOT_PROPAGATE_NAN`: NaNs are not propagated.
         case none = 0
-        /// NaNs are propagated.
+        /// `CUDNN_PROPAGATE_NAN`: NaNs are propagated.
         case propagate = 1
     }
 
     /// `cudnnBatchNormMode_t`.
     public enum BatchNormMode: Int32, Sendable {
-        /// One mean/variance per element (after fully connected layers).
+        /// `CUDNN_BATCHNORM_PER_ACTIVATION`: one mean/variance per element (after fully connected layers).
         case perActivation = 0
-        /// One mean/variance per channel (after convolutions).
+        /// `CUDNN_BATCHNORM_SPATIAL`: one mean/variance per channel (after convolutions).
         case spatial = 1
-        /// Spatial, faster, may overflow on extreme inputs.
+        /// `CUDNN_BATCHNORM_SPATIAL_PERSISTENT`: spatial, faster, may overflow on extreme inputs.
         case spatialPersistent = 2
     }
 
@@ -140,33 +140,33 @@ public final class CUDNN: @unchecked Sendable {
 
     /// `cudnnSoftmaxAlgorithm_t`.
     public enum SoftmaxAlgorithm: Int32, Sendable {
-        /// Without subtracting the maximum.
+        /// `CUDNN_SOFTMAX_FAST`: without subtracting the maximum.
         case fast = 0
-        /// Subtracting the maximum first.
+        /// `CUDNN_SOFTMAX_ACCURATE`: subtracting the maximum first.
         case accurate = 1
-        /// Log-softmax.
+        /// `CUDNN_SOFTMAX_LOG`: log-softmax.
         case log = 2
     }
 
     /// `cudnnSoftmaxMode_t`.
     public enum SoftmaxMode: Int32, Sendable {
-        /// Over `C·H·W` of each sample.
+        /// `CUDNN_SOFTMAX_MODE_INSTANCE`: over `C·H·W` of each sample.
         case instance = 0
-        /// Over `C` at each spatial position.
+        /// `CUDNN_SOFTMAX_MODE_CHANNEL`: over `C` at each spatial position.
         case channel = 1
     }
 
     /// `cudnnActivationMode_t` values Kusari uses.
     public enum ActivationMode: Int32, Sendable {
-        /// Logistic sigmoid.
+        /// `CUDNN_ACTIVATION_SIGMOID`: logistic sigmoid.
         case sigmoid = 0
-        /// Rectified linear.
+        /// `CUDNN_ACTIVATION_RELU`: rectified linear.
         case relu = 1
-        /// Hyperbolic tangent.
+        /// `CUDNN_ACTIVATION_TANH`: hyperbolic tangent.
         case tanh = 2
-        /// ReLU clipped at `coef`.
+        /// `CUDNN_ACTIVATION_CLIPPED_RELU`: ReLU clipped at `coef`.
         case clippedRelu = 3
-        /// Exponential linear unit with `alpha = coef`.
+        /// `CUDNN_ACTIVATION_ELU`: exponential linear unit with `alpha = coef`.
         case elu = 4
     }
 
@@ -333,6 +333,9 @@ public struct CUDNNAlgorithmPerformance: Sendable {
     /// An empty entry for cuDNN to fill.
     public init() {}
 
+    /// `CUDNN_DETERMINISTIC`: the value of ``determinism`` for a reproducible algorithm.
+    static let deterministic: Int32 = 1
+
     /// Whether the algorithm is reproducible run to run.
-    public var isDeterministic: Bool { determinism == 1 }
+    public var isDeterministic: Bool { determinism == Self.deterministic }
 }
