@@ -129,11 +129,11 @@ class SwiftBindings:
                 else:
                     self.scoped_aliases.setdefault(scope, {})[name] = text
                 continue
-            member = re.match(r"let (\w+): (\w+)$", stripped)
+            member = re.match(r"let (\w+): (\w+)\??$", stripped)
             if member:
                 self.properties[(scope, member.group(1))] = member.group(2)
                 continue
-            binding = re.match(r"(\w+) = try (?:library\.function|bind)\(\"(\w+)\"\)$", stripped)
+            binding = re.match(r"(\w+) = try\?? (?:library\.function|bind)\(\"(\w+)\"\)$", stripped)
             if binding:
                 self.symbols.append((scope, binding.group(1), binding.group(2), path, number))
 

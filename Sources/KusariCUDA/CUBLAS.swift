@@ -59,8 +59,8 @@ public final class CUBLAS: @unchecked Sendable {
     /// `CUBLAS_GEMM_DEFAULT`.
     static let defaultAlgorithm: Int32 = -1
 
-    /// The loaded `libcublas`.
-    public let library: DynamicLibrary
+    /// The loaded `libcublas` (or a stand-in).
+    public let library: any CFunctionLookup
 
     let cublasCreate: Create
     let cublasDestroy: Destroy
@@ -72,8 +72,8 @@ public final class CUBLAS: @unchecked Sendable {
     let cublasGemmEx: GemmEx
     let cublasSgemmStridedBatched: SgemmStridedBatched
 
-    /// Resolves the function table from an opened `libcublas`.
-    init(library: DynamicLibrary) throws {
+    /// Resolves the function table from an opened `libcublas` (or a stand-in).
+    init(library: any CFunctionLookup) throws {
         self.library = library
         cublasCreate = try library.function("cublasCreate_v2")
         cublasDestroy = try library.function("cublasDestroy_v2")

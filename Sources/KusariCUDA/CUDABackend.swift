@@ -27,15 +27,22 @@ public final class CUDABackend: DeviceOperations, @unchecked Sendable {
 
     /// Label and index checks of launched kernels, run at the next copy to or from the host.
     let deferredChecks = DeferredChecks()
+    private let loadBLAS: () throws -> CUBLAS
     private let lock = NSLock()
     private var cachedBLAS: CUBLASHandle?
     private var cachedDNN: CUDNNHandle?
 
     /// Wraps an open context whose kernels come from `kernels`; see ``install(ordinal:)`` to also
     /// register it.
-    public init(context: CUDAContext, kernels: KernelLibrary) {
+    public convenience init(context: CUDAContext, kernels: KernelLibrary) {
+        self.init(context: context, kernels: kernels, cublas: CUBLAS.load)
+    }
+
+    /// Wraps an open context whose matrix products go through the cuBLAS `cublas` returns.
+    init(context: CUDAContext, kernels: KernelLibrary, cublas: @escaping () throws -> CUBLAS) {
         self.context = context
         self.kernels = kernels
+        loadBLAS = cublas
     }
 
     /// Opens GPU `ordinal`, loads NVRTC for its kernels and registers it with
@@ -56,7 +63,7 @@ public final class CUDABackend: DeviceOperations, @unchecked Sendable {
         lock.lock(); defer { lock.unlock() }
         if let cachedBLAS { return cachedBLAS }
         try context.makeCurrent()
-        let handle = try CUBLASHandle(cublas: CUBLAS.load(), stream: context.stream, allowTF32: allowsTF32)
+        let handle = try CUBLASHandle(cublas: loadBLAS(), stream: context.stream, allowTF32: allowsTF32)
         cachedBLAS = handle
         return handle
     }

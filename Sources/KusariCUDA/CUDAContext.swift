@@ -118,6 +118,9 @@ public final class CUDAContext: @unchecked Sendable {
     /// Queues `kernel` on ``stream`` over a `grid` of blocks of `block` threads.
     public func launch(_ kernel: KernelFunction, grid: (x: Int, y: Int, z: Int), block: (x: Int, y: Int, z: Int),
                        sharedMemory: Int = 0, arguments: [KernelArgument]) throws {
+        if let parameters = kernel.parameters, let problem = KernelParameter.mismatch(arguments, parameters) {
+            throw CUDAError.kernelArguments(kernel: kernel.name, problem: problem)
+        }
         try makeCurrent()
         try KernelArgument.withParameterArray(arguments) { parameters in
             try driver.check(driver.cuLaunchKernel(
@@ -145,13 +148,14 @@ public final class CUDAContext: @unchecked Sendable {
         return module
     }
 
-    /// The kernel `name` of a loaded module.
-    func function(_ name: String, in module: CUmodule) throws -> KernelFunction {
+    /// The kernel `name` of a loaded module; `parameters` are its parameters when the caller
+    /// knows them (from PTX), else the driver is asked (`cuFuncGetParamInfo`, CUDA 12.4+).
+    func function(_ name: String, in module: CUmodule, parameters: [KernelParameter]?) throws -> KernelFunction {
         try makeCurrent()
         var function: CUfunction?
         try driver.check(driver.cuModuleGetFunction(&function, module, name), "cuModuleGetFunction(\(name))")
         guard let function else { throw CUDAError.noDevice("cuModuleGetFunction(\(name)) returned nothing") }
-        return KernelFunction(name: name, function: function)
+        return KernelFunction(name: name, function: function, parameters: parameters ?? driver.parameterSizes(of: function))
     }
 }
 
@@ -160,6 +164,8 @@ public struct KernelFunction: @unchecked Sendable {
     /// The kernel's `extern "C"` name.
     public let name: String
     let function: CUfunction
+    /// Its parameters, which launches are checked against (`nil`: unknown, not checked).
+    public let parameters: [KernelParameter]?
 }
 
 /// One argument of a kernel launch, passed by value as the kernel declares it.

@@ -53,6 +53,8 @@ public final class CUDADriver: @unchecked Sendable {
                                              CUstream?, UnsafeMutablePointer<UnsafeMutableRawPointer?>?,
                                              UnsafeMutablePointer<UnsafeMutableRawPointer?>?) -> CUresult
     typealias GetErrorText = @convention(c) (CUresult, UnsafeMutablePointer<UnsafePointer<CChar>?>?) -> CUresult
+    typealias FuncGetParamInfo = @convention(c) (CUfunction?, Int, UnsafeMutablePointer<Int>?,
+                                                 UnsafeMutablePointer<Int>?) -> CUresult
 
     /// `CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT`.
     static let multiprocessorCountAttribute: Int32 = 16
@@ -64,7 +66,7 @@ public final class CUDADriver: @unchecked Sendable {
     static let outOfMemory: CUresult = 2
 
     /// The loaded `libcuda`.
-    public let library: DynamicLibrary
+    public let library: any CFunctionLookup
 
     let cuInit: Init
     let cuDriverGetVersion: GetInt
@@ -98,9 +100,11 @@ public final class CUDADriver: @unchecked Sendable {
     let cuLaunchKernel: LaunchKernel
     let cuGetErrorName: GetErrorText
     let cuGetErrorString: GetErrorText
+    /// CUDA 12.4 and newer; `nil` with an older driver.
+    let cuFuncGetParamInfo: FuncGetParamInfo?
 
-    /// Resolves the function table from an opened `libcuda`.
-    init(library: DynamicLibrary) throws {
+    /// Resolves the function table from an opened `libcuda` (or a stand-in).
+    init(library: any CFunctionLookup) throws {
         self.library = library
         cuInit = try library.function("cuInit")
         cuDriverGetVersion = try library.function("cuDriverGetVersion")
@@ -134,6 +138,7 @@ public final class CUDADriver: @unchecked Sendable {
         cuLaunchKernel = try library.function("cuLaunchKernel")
         cuGetErrorName = try library.function("cuGetErrorName")
         cuGetErrorString = try library.function("cuGetErrorString")
+        cuFuncGetParamInfo = try? library.function("cuFuncGetParamInfo")
     }
 
     private static let loaded: Result<CUDADriver, Error> = Result {
@@ -196,6 +201,22 @@ public final class CUDADriver: @unchecked Sendable {
         try check(cuDeviceGetCount(&count), "cuDeviceGetCount")
         return try (0..<Int(count)).map { try deviceInfo($0) }
     }
+
+    /// The parameter sizes of a loaded kernel from `cuFuncGetParamInfo` (which answers
+    /// `CUDA_ERROR_INVALID_VALUE` past the last one), or `nil` when the driver predates it.
+    func parameterSizes(of function: CUfunction) -> [KernelParameter]? {
+        guard let cuFuncGetParamInfo else { return nil }
+        var parameters: [KernelParameter] = []
+        var offset = 0, size = 0
+        while parameters.count < Self.parameterLimit, cuFuncGetParamInfo(function, parameters.count, &offset, &size) == 0 {
+            parameters.append(KernelParameter(.unknown, size: size))
+        }
+        return parameters
+    }
+
+    /// Where ``parameterSizes(of:)`` stops asking, whatever the driver answers (far more
+    /// parameters than the project's kernels take).
+    private static let parameterLimit = 256
 
     /// The description of GPU `ordinal`.
     public func deviceInfo(_ ordinal: Int) throws -> CUDADeviceInfo {

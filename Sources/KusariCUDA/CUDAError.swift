@@ -18,6 +18,9 @@ public enum CUDAError: Error, CustomStringConvertible, Equatable {
     case compilation(program: String, options: [String], status: String, log: String)
     /// No CUDA device is present (or the requested ordinal does not exist).
     case noDevice(String)
+    /// A launch's arguments do not fit the kernel's parameters (a bug in Kusari, caught before
+    /// the kernel runs on garbage).
+    case kernelArguments(kernel: String, problem: String)
 
     public var description: String {
         switch self {
@@ -35,6 +38,8 @@ public enum CUDAError: Error, CustomStringConvertible, Equatable {
                 + (trimmed.isEmpty ? "" : "\n" + trimmed)
         case .noDevice(let message):
             return "no CUDA device: \(message)"
+        case .kernelArguments(let kernel, let problem):
+            return "launch of \(kernel) refused: \(problem)"
         }
     }
 }

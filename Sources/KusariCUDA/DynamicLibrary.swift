@@ -1,12 +1,32 @@
 import Foundation
 
+/// Where a binding finds its C functions by name: a `dlopen`ed ``DynamicLibrary``, or a table
+/// of functions standing in for one (the test suite's stand-in CUDA driver).
+public protocol CFunctionLookup: AnyObject, Sendable {
+    /// The library's file, or what the table stands for.
+    var path: String { get }
+    /// The address of the C function `name`; throws ``CUDAError/missingSymbol(library:symbol:)``
+    /// when there is none.
+    func address(of name: String) throws -> UnsafeMutableRawPointer
+}
+
+extension CFunctionLookup {
+    /// The function `name` cast to the `@convention(c)` type `type`; throws
+    /// ``CUDAError/missingSymbol(library:symbol:)`` when there is none.
+    public func function<F>(_ name: String, as type: F.Type = F.self) throws -> F {
+        precondition(MemoryLayout<F>.size == MemoryLayout<UnsafeRawPointer>.size,
+                     "\(F.self) is not a C function pointer type")
+        return unsafeBitCast(try address(of: name), to: F.self)
+    }
+}
+
 /// A shared library opened with `dlopen`, from which C functions are looked up by name.
 ///
 /// Libraries are opened with `RTLD_NOW | RTLD_GLOBAL` so that a CUDA library that itself
 /// `dlopen`s a sibling by soname (cuBLAS → cuBLASLt, cuDNN → its sub-libraries and NVRTC) finds
 /// the copy already loaded here instead of searching again. Handles are never closed: the
 /// function pointers taken from them live as long as the process.
-public final class DynamicLibrary: @unchecked Sendable {
+public final class DynamicLibrary: CFunctionLookup, @unchecked Sendable {
     /// The file that was opened (or the bare soname when the dynamic linker found it).
     public let path: String
     private let handle: UnsafeMutableRawPointer
@@ -23,16 +43,14 @@ public final class DynamicLibrary: @unchecked Sendable {
         self.handle = handle
     }
 
-    /// The function `name` cast to the `@convention(c)` type `type`; throws
-    /// ``CUDAError/missingSymbol(library:symbol:)`` when the library does not export it.
-    public func function<F>(_ name: String, as type: F.Type = F.self) throws -> F {
-        precondition(MemoryLayout<F>.size == MemoryLayout<UnsafeRawPointer>.size,
-                     "\(F.self) is not a C function pointer type")
+    /// The exported symbol `name`; throws ``CUDAError/missingSymbol(library:symbol:)`` when the
+    /// library does not export it.
+    public func address(of name: String) throws -> UnsafeMutableRawPointer {
         _ = dlerror()
         guard let address = dlsym(handle, name) else {
             throw CUDAError.missingSymbol(library: path, symbol: name)
         }
-        return unsafeBitCast(address, to: F.self)
+        return address
     }
 
     private static func lastError() -> String? {

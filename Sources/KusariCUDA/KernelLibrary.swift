@@ -80,6 +80,7 @@ public final class KernelLibrary: @unchecked Sendable {
     private struct LoadedModules {
         let context: CUDAContext
         var modules: [String: CUmodule] = [:]
+        var signatures: [String: [String: [KernelParameter]]] = [:]
         var functions: [String: KernelFunction] = [:]
     }
 
@@ -145,8 +146,9 @@ public final class KernelLibrary: @unchecked Sendable {
         } else {
             module = try context.loadModule(binary)
             loaded.modules[source.name] = module
+            loaded.signatures[source.name] = KernelParameter.signatures(ofPTX: binary.ptx)
         }
-        let function = try context.function(name, in: module)
+        let function = try context.function(name, in: module, parameters: loaded.signatures[source.name]?[name])
         loaded.functions[source.name + "/" + name] = function
         return function
     }

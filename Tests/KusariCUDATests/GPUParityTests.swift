@@ -57,7 +57,7 @@ final class GPU: @unchecked Sendable {
 /// otherwise). The random streams must match the CPU bit for bit.
 @Suite(.serialized)
 struct GPUParityTests {
-    @Test func philoxUniformBernoulliAndDropoutMatchTheCPUExactly() throws {
+    @Test func philoxUniformAndBernoulliMatchTheCPUExactly() throws {
         guard let gpu = GPU.orSkip("the Philox parity test") else { return }
         // Odd counts (a partial last block) and an offset crossing the 2³² block boundary.
         for (count, start) in [(1001, UInt64(77)), (4096 * 3 + 2, UInt64(0xffff_fff0))] {
@@ -78,16 +78,7 @@ struct GPUParityTests {
                                    arguments: [.buffer(out), .count(count), .uint64(seed), .uint64(start + blocks),
                                                .float(0.3)])
             #expect(try gpu.floats(out, count) == bernoulli)
-
-            let input = Tensor.normal([count], generator: Generator(seed: 5))
-            let rate: Float = 0.2, keep = 1 - rate
-            let dropped = dropout(input, rate: rate, training: true, generator: generator).scalars
-            let x = try gpu.context.upload(input.scalars)
-            try gpu.context.launch(try gpu.kernel("kusari_dropout_f32", in: .random), count: (count + 3) / 4,
-                                   arguments: [.buffer(x), .buffer(out), .count(count), .uint64(seed),
-                                               .uint64(start + 2 * blocks), .float(keep), .float(1 / keep)])
-            #expect(try gpu.floats(out, count) == dropped)
-            #expect(generator.state.offset == start + 3 * blocks)
+            #expect(generator.state.offset == start + 2 * blocks)
         }
     }
 

@@ -16,7 +16,7 @@ public func parityValues(_ count: Int, seed: UInt64, low: Float = -1, high: Floa
 }
 
 /// A float32 CPU tensor of `shape` filled with ``parityValues(_:seed:low:high:)``.
-func parityTensor(_ shape: [Int], seed: UInt64, low: Float = -1, high: Float = 1) -> Tensor {
+public func parityTensor(_ shape: [Int], seed: UInt64, low: Float = -1, high: Float = 1) -> Tensor {
     Tensor(parityValues(Shape.count(shape), seed: seed, low: low, high: high), shape: shape)
 }
 

@@ -1,7 +1,7 @@
 extension KernelSource {
     /// Unary math with the CPU backend's formulas.
     static let unaryOperations = ["relu", "exp", "log", "sqrt", "abs", "sign", "sin", "cos", "tanh", "sigmoid",
-                                  "softplus", "neg"]
+                                  "softplus"]
     /// Binary arithmetic (float32 results) and comparisons (`uint8` results), contiguous and
     /// broadcasting.
     static let binaryOperations = ["add", "sub", "mul", "div", "maximum", "minimum", "pow",
@@ -14,11 +14,11 @@ extension KernelSource {
     /// Elementwise kernels over `n` elements:
     ///
     /// - `kusari_<op>_f32(x, y, n)` for relu, exp, log, sqrt, abs, sign, sin, cos, tanh,
-    ///   sigmoid, softplus and neg; relu follows oneDNN (`x > 0 ? x : x * 0`, so NaN stays NaN),
+    ///   sigmoid and softplus; relu follows oneDNN (`x > 0 ? x : x * 0`, so NaN stays NaN),
     ///   sign gives 0 for 0 and NaN, sigmoid the CPU's two-sided form and softplus its
     ///   `max(x, 0) + log1p(exp(-|x|))`;
     /// - `kusari_relu_backward_f32(gy, x, gx, n)`;
-    /// - `kusari_{pow,add,mul}_scalar_f32(x, y, n, s)`;
+    /// - `kusari_mul_scalar_f32(x, y, n, s)` (batch normalisation's scaling);
     /// - `kusari_fill_{f32,i32,i64,u8,u16}(y, n, value)`, `value` a `float`, `int`, `long long`,
     ///   `int` (its low byte) and `int` (its low 16 bits: a float16 or bfloat16 bit pattern)
     ///   respectively;
@@ -57,20 +57,14 @@ extension KernelSource {
             UNARY_KERNEL(tanh, tanhf(v))
             UNARY_KERNEL(sigmoid, kusari_sigmoid(v))
             UNARY_KERNEL(softplus, fmaxf(v, 0.0f) + log1pf(expf(-fabsf(v))))
-            UNARY_KERNEL(neg, -v)
 
             extern "C" __global__ void kusari_relu_backward_f32(const float* gy, const float* x, float* gx, i64 n) {
                 KUSARI_FOR_EACH(i, n) { const float g = gy[i]; gx[i] = x[i] > 0.0f ? g : g * 0.0f; }
             }
 
-            #define SCALAR_KERNEL(name, expr) \
-                extern "C" __global__ void kusari_##name##_scalar_f32(const float* x, float* y, i64 n, float s) { \
-                    KUSARI_FOR_EACH(i, n) { const float v = x[i]; y[i] = (expr); } \
-                }
-
-            SCALAR_KERNEL(pow, powf(v, s))
-            SCALAR_KERNEL(add, v + s)
-            SCALAR_KERNEL(mul, v * s)
+            extern "C" __global__ void kusari_mul_scalar_f32(const float* x, float* y, i64 n, float s) {
+                KUSARI_FOR_EACH(i, n) { y[i] = x[i] * s; }
+            }
 
             #define FILL_KERNEL(suffix, T, V) \
                 extern "C" __global__ void kusari_fill_##suffix(T* y, i64 n, V value) { \
@@ -135,7 +129,7 @@ extension KernelSource {
 
             """#,
         functions: unaryOperations.map { "kusari_\($0)_f32" } + ["kusari_relu_backward_f32"]
-            + ["pow", "add", "mul"].map { "kusari_\($0)_scalar_f32" } + fillTypes.map { "kusari_fill_\($0)" }
+            + ["kusari_mul_scalar_f32"] + fillTypes.map { "kusari_fill_\($0)" }
             + ["kusari_store_bytes"] + binaryOperations.flatMap { ["kusari_\($0)_f32", "kusari_\($0)_broadcast_f32"] }
             + copyWidths.map { "kusari_copy_strided_b\($0)" })
 }

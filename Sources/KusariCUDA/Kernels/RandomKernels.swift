@@ -11,9 +11,6 @@ extension KernelSource {
     ///   `min(low + span * u, top)` with `u` the top 24 bits of a word times 2⁻²⁴, `span =
     ///   high - low` and `top` the largest float below `high` (as ``Kusari/Tensor/uniform(_:low:high:generator:)``).
     /// - `kusari_philox_bernoulli_f32(y, n, seed, offset, probability)`: `u < probability ? 1 : 0`.
-    /// - `kusari_dropout_f32(x, y, n, seed, offset, keep, scale)`: `x * (u < keep ? scale : 0)`,
-    ///   the CPU's `input * (bernoulli(keep) * (1 / keep))`; `kusari_dropout_backward_f32(gy,
-    ///   gx, …)` with the same `(seed, offset)` regenerates the mask instead of storing it.
     /// - `kusari_philox_randint_{i32,i64}(y, n, seed, offset, low, range)`: two values per block
     ///   from 64-bit words, `low + ⌊word · range / 2⁶⁴⌋`.
     /// - `kusari_philox_normal_f32(y, n, seed, offset, mean, std)`: Box–Muller on word pairs
@@ -81,21 +78,6 @@ extension KernelSource {
                 }
             }
 
-            #define DROPOUT_KERNEL(name, input, output) \
-                extern "C" __global__ void name(const float* input, float* output, i64 n, u64 seed, u64 offset, \
-                                                float keep, float scale) { \
-                    KUSARI_FOR_EACH(b, (n + 3) / 4) { \
-                        const Bits4 bits = philox_block(offset + (u64)b, seed); \
-                        for (int w = 0; w < 4; ++w) { \
-                            const i64 i = 4 * b + w; \
-                            if (i < n) output[i] = __fmul_rn(input[i], unit_float(bits.w[w]) < keep ? scale : 0.0f); \
-                        } \
-                    } \
-                }
-
-            DROPOUT_KERNEL(kusari_dropout_f32, x, y)
-            DROPOUT_KERNEL(kusari_dropout_backward_f32, gy, gx)
-
             #define RANDINT_KERNEL(suffix, T) \
                 extern "C" __global__ void kusari_philox_randint_##suffix(T* y, i64 n, u64 seed, u64 offset, i64 low, \
                                                                          u64 range) { \
@@ -138,7 +120,6 @@ extension KernelSource {
             }
 
             """#,
-        functions: ["kusari_philox_uniform_f32", "kusari_philox_bernoulli_f32", "kusari_dropout_f32",
-                    "kusari_dropout_backward_f32"]
+        functions: ["kusari_philox_uniform_f32", "kusari_philox_bernoulli_f32"]
             + labelTypes.map { "kusari_philox_randint_\($0)" } + ["kusari_philox_normal_f32"])
 }

@@ -1,0 +1,126 @@
+import Foundation
+import Kusari
+import KusariTestSupport
+import Testing
+@testable import KusariCUDA
+
+/// Every kernel launch of the CUDA backend checked against the kernel NVRTC compiled, on a
+/// machine without a GPU.
+///
+/// A ``CUDABackend`` on the CPU stand-ins (``standInGPU(ordinal:_:)``) runs the op catalogue's cases (forward and
+/// backward) and the fused optimizer steps: NVRTC compiles the real kernel sources to PTX, and
+/// each launch's arguments are compared with the parameters PTX declares for that kernel (a launch
+/// that does not fit stops the run with the kernel's name and the first argument that differs).
+/// The kernels themselves do not run, so no value is checked here (`OpParityTests` does that on
+/// a GPU). Needs NVRTC: skipped with a message without it, failed with `KUSARI_REQUIRE_NVRTC`.
+@Suite(.serialized)
+struct KernelLaunchTests {
+    /// The device ordinal the stand-in GPU is registered as (out of the way of real GPUs and of
+    /// the emulated devices of other suites).
+    static let ordinal = Int(RecordingDriver.deviceCount) - 1
+
+    /// Backend methods that call cuDNN, which has no stand-in.
+    static let libraryMethods: Set<String> = [
+        "convolutionForward", "convolutionBackward", "batchNormForward", "batchNormBackward",
+        "localResponseNormForward", "localResponseNormBackward",
+    ]
+
+    /// Kernels launched only next to cuDNN calls (half-precision convolution bias, batch-norm
+    /// scaling), so not here.
+    static let kernelsAfterLibraryCalls: Set<String> = [
+        "kusari_add_channel_bias_f16", "kusari_add_channel_bias_bf16", "kusari_channel_sums_f16",
+        "kusari_channel_sums_bf16", "kusari_mul_scalar_f32",
+    ]
+
+    @Test func everyLaunchFitsItsKernel() throws {
+        guard let backend = try standInGPU(ordinal: Self.ordinal, "the kernel launch check") else { return }
+
+        var ran: [String] = []
+        for parityCase in OpParityCatalogue.all where Self.libraryMethods.isDisjoint(with: parityCase.methods) {
+            let leaves = try parityCase.inputs.map { try $0.to(device: backend.device).requiringGrad($0.dtype == .float32) }
+            let result = try parityCase.op(OpParityContext(inputs: leaves, device: backend.device))
+            if result.requiresGrad { result.backward(Tensor.full(result.shape, 1, on: backend.device)) }
+            ran.append(parityCase.name)
+        }
+        try runEveryDTypeAndOperation(on: backend)
+        try runFusedOptimizerSteps(on: backend)
+
+        let launched = Set(RecordingDriver.launches)
+        let kernels = Set(KernelSource.all.flatMap(\.functions))
+        let missing = kernels.subtracting(launched).subtracting(Self.kernelsAfterLibraryCalls)
+        #expect(missing.isEmpty, "kernels never launched, so their call sites are unchecked: \(missing.sorted())")
+        #expect(launched.isSubset(of: kernels))
+        print("PASSED: \(RecordingDriver.launches.count) launches of \(launched.count) of \(kernels.count) kernels "
+              + "fit their PTX parameters (\(ran.count) catalogue cases, fused optimizer steps)")
+    }
+
+    /// The dtype- and operation-specific kernels the catalogue does not reach: fills, strided
+    /// copies and conversions of every dtype, every unary and binary operation (contiguous and
+    /// broadcasting), and the deterministic scatter-add.
+    private func runEveryDTypeAndOperation(on backend: CUDABackend) throws {
+        let device = backend.device
+        let dtypes: [DType] = [.float32, .int32, .int64, .uint8, .float16, .bfloat16]
+        for dtype in dtypes {
+            let filled = Tensor.zeros([5, 3], dtype: dtype, on: device)
+            try backend.copy(Tensor.zeros([3, 5], dtype: dtype, on: device).transpose(), into: filled)
+            for target in dtypes where target != dtype {
+                _ = try backend.convert(filled, to: target)
+            }
+        }
+        let matrix = Tensor.ones([4, 6], on: device), row = Tensor.ones([1, 6], on: device)
+        for operation in UnaryOperation.allCases {
+            _ = try backend.unary(operation, matrix)
+        }
+        for operation in BinaryOperation.allCases {
+            _ = try backend.binary(operation, matrix, matrix, shape: [4, 6])
+            _ = try backend.binary(operation, matrix, row, shape: [4, 6])
+        }
+        // Uploaded, not filled on the device: the stand-in runs no kernel, and the sorted
+        // scatter-add reads its indices on the host.
+        let indices = try Tensor.zeros([4], dtype: .int64).to(device: device)
+        _ = try backend.scatterAddRows(matrix, indices: indices, rows: 3, deterministic: true)
+    }
+
+    /// One step of each fused optimizer rule on a small parameter.
+    private func runFusedOptimizerSteps(on backend: CUDABackend) throws {
+        let rules: [FusedOptimizerRule] = [
+            .sgd(learningRate: 0.1, scale: 1, decay: 0.01),
+            .momentum(learningRate: 0.1, scale: 1, decay: 0, momentum: 0.9, nesterov: true),
+            .adam(scale: 1, decay: 0, shrink: 0.999, beta1: 0.9, beta2: 0.999, stepSize: 0.01,
+                  inverseRootCorrection2: 1, eps: 1e-8),
+        ]
+        for rule in rules {
+            let parameter = try Tensor.ones([33]).to(device: backend.device)
+            let gradient = try Tensor.ones([33]).to(device: backend.device)
+            let state = try (0..<rule.stateCount).map { _ in try Tensor.zeros([33]).to(device: backend.device) }
+            try backend.optimizerStep(rule, parameter: parameter, gradient: gradient, state: state)
+        }
+    }
+
+    @Test func mismatchedArgumentsAreRefusedBeforeLaunch() throws {
+        let parameters = KernelParameter.signatures(ofPTX: """
+            .visible .entry kusari_example(
+            \t.param .u64 kusari_example_param_0,
+            \t.param .u32 kusari_example_param_1,
+            \t.param .f32 kusari_example_param_2,
+            \t.param .align 8 .b8 kusari_example_param_3[144]
+            )
+            {
+            }
+            """)["kusari_example"]
+        let declared = try #require(parameters)
+        #expect(declared == [KernelParameter(.integer, size: 8), KernelParameter(.integer, size: 4),
+                             KernelParameter(.floatingPoint, size: 4), KernelParameter(.bytes, size: 144)])
+        let layout: KernelArgument = .int64s(Array(repeating: 0, count: 18))
+        #expect(KernelParameter.mismatch([.pointer(1), .int32(2), .float(3), layout], declared) == nil)
+        #expect(KernelParameter.mismatch([.pointer(1), .count(2), .float(3), layout], declared)
+                == "argument 1 is int64, the kernel's parameter 1 is int32")
+        #expect(KernelParameter.mismatch([.pointer(1), .int32(2), .int32(3), layout], declared)
+                == "argument 2 is int32, the kernel's parameter 2 is float32")
+        #expect(KernelParameter.mismatch([.pointer(1), .int32(2), .float(3)], declared)
+                == "3 arguments for 4 parameters (int64, int32, float32, 144-byte struct)")
+        // Sizes from cuFuncGetParamInfo (a cubin) accept any argument of the right size.
+        #expect(KernelParameter.mismatch([.float(1)], [KernelParameter(.unknown, size: 4)]) == nil)
+        #expect(KernelParameter.mismatch([.count(1)], [KernelParameter(.unknown, size: 4)]) != nil)
+    }
+}

@@ -1,0 +1,155 @@
+import Foundation
+import Synchronization
+@testable import KusariCUDA
+
+/// A stand-in for `libcuda` that runs on the CPU: device memory is zeroed host memory, copies are
+/// `memcpy`, streams and events are always complete, and kernels are recorded by name, not run
+/// (except the one that carries small uploads, ``storeBytes(_:)``).
+///
+/// With it, a ``CUDABackend`` goes through all its host-side work (allocation, uploads, NVRTC,
+/// module loading and every launch with its argument check) on a machine without a GPU. Kernel
+/// results are meaningless (nothing computes them); what a test learns is which kernels were
+/// launched and that every launch's arguments fit the compiled kernel.
+final class RecordingDriver: CFunctionLookup, @unchecked Sendable {
+    /// The number of GPUs it reports.
+    static let deviceCount: Int32 = 64
+
+    let path = "recording stand-in for libcuda"
+
+    /// The names of the kernels launched so far, in order.
+    static var launches: [String] { state.withLock { $0.launches } }
+
+    func address(of name: String) throws -> UnsafeMutableRawPointer {
+        guard let function = Self.functions[name] else {
+            throw CUDAError.missingSymbol(library: path, symbol: name)
+        }
+        return function
+    }
+
+    /// What the stand-in remembers between calls (the functions cannot capture anything).
+    struct State {
+        var modules: [String] = []
+        var kernelNames: [String] = []
+        var launches: [String] = []
+    }
+
+    static let state = Mutex(State())
+
+    /// Runs `kusari_store_bytes(destination, low, high, count)`, the one kernel the stand-in
+    /// carries out: small host-to-device copies travel in its arguments, and without it every
+    /// tensor of up to 16 bytes moved to the stand-in would be garbage.
+    private static func storeBytes(_ parameters: UnsafeMutablePointer<UnsafeMutableRawPointer?>) {
+        let destination = host(parameters[0]!.load(as: CUdeviceptr.self))
+        var words = (parameters[1]!.load(as: UInt64.self), parameters[2]!.load(as: UInt64.self))
+        let count = Int(parameters[3]!.load(as: Int32.self))
+        withUnsafeBytes(of: &words) { destination.copyMemory(from: $0.baseAddress!, byteCount: count) }
+    }
+
+    /// The host memory behind a stand-in device address.
+    private static func host(_ address: CUdeviceptr) -> UnsafeMutableRawPointer {
+        UnsafeMutableRawPointer(bitPattern: UInt(address))!
+    }
+
+    private static func handle(_ index: Int) -> OpaquePointer { OpaquePointer(bitPattern: index + 1)! }
+    private static func index(_ handle: OpaquePointer?) -> Int { Int(bitPattern: UnsafeRawPointer(handle)) - 1 }
+    /// Any non-null handle, for contexts, streams and events.
+    private static let token = OpaquePointer(bitPattern: 0x1000)!
+
+    private static let functions: [String: UnsafeMutableRawPointer] = {
+        func entry<F>(_ function: F) -> UnsafeMutableRawPointer { unsafeBitCast(function, to: UnsafeMutableRawPointer.self) }
+        let succeed: CUDADriver.StreamOp = { _ in 0 }
+        let succeedOnEvent: CUDADriver.EventOp = { _ in 0 }
+        let count: CUDADriver.GetInt = { $0?.pointee = RecordingDriver.deviceCount; return 0 }
+        return [
+            "cuInit": entry({ _ in 0 } as CUDADriver.Init),
+            "cuDriverGetVersion": entry({ $0?.pointee = 12090; return 0 } as CUDADriver.GetInt),
+            "cuDeviceGetCount": entry(count),
+            "cuDeviceGet": entry({ $0?.pointee = $1; return 0 } as CUDADriver.DeviceGet),
+            "cuDeviceGetName": entry({ name, length, _ in
+                let text = Array("Kusari recording stand-in".utf8CString.prefix(Int(length)))
+                text.withUnsafeBufferPointer { name?.update(from: $0.baseAddress!, count: text.count) }
+                return 0
+            } as CUDADriver.DeviceGetName),
+            "cuDeviceTotalMem_v2": entry({ $0?.pointee = 80 << 30; _ = $1; return 0 } as CUDADriver.DeviceTotalMem),
+            "cuDeviceGetAttribute": entry({ value, attribute, _ in
+                value?.pointee = switch attribute {
+                case CUDADriver.computeCapabilityMajorAttribute: 9
+                case CUDADriver.computeCapabilityMinorAttribute: 0
+                default: 132
+                }
+                return 0
+            } as CUDADriver.DeviceGetAttribute),
+            "cuDevicePrimaryCtxRetain": entry({ $0?.pointee = RecordingDriver.token; _ = $1; return 0 }
+                                              as CUDADriver.PrimaryCtxRetain),
+            "cuCtxSetCurrent": entry({ _ in 0 } as CUDADriver.CtxSetCurrent),
+            "cuMemAlloc_v2": entry({ address, bytes in
+                guard let memory = calloc(max(bytes, 1), 1) else { return CUDADriver.outOfMemory }
+                address?.pointee = CUdeviceptr(UInt(bitPattern: memory))
+                return 0
+            } as CUDADriver.MemAlloc),
+            "cuMemFree_v2": entry({ free(UnsafeMutableRawPointer(bitPattern: UInt($0))); return 0 } as CUDADriver.MemFree),
+            "cuMemAllocHost_v2": entry({ $0?.pointee = calloc(max($1, 1), 1); return 0 } as CUDADriver.MemAllocHost),
+            "cuMemFreeHost": entry({ free($0); return 0 } as CUDADriver.MemFreeHost),
+            "cuMemcpyHtoDAsync_v2": entry({ destination, source, bytes, _ in
+                memcpy(RecordingDriver.host(destination), source!, bytes)
+                return 0
+            } as CUDADriver.MemcpyHtoDAsync),
+            "cuMemcpyDtoHAsync_v2": entry({ destination, source, bytes, _ in
+                memcpy(destination!, RecordingDriver.host(source), bytes)
+                return 0
+            } as CUDADriver.MemcpyDtoHAsync),
+            "cuMemcpyDtoDAsync_v2": entry({ destination, source, bytes, _ in
+                memmove(RecordingDriver.host(destination), RecordingDriver.host(source), bytes)
+                return 0
+            } as CUDADriver.MemcpyDtoDAsync),
+            "cuMemsetD32Async": entry({ destination, pattern, count, _ in
+                let words = UnsafeMutablePointer<UInt32>(bitPattern: UInt(destination))
+                words?.update(repeating: pattern, count: count)
+                return 0
+            } as CUDADriver.MemsetD32Async),
+            "cuMemGetInfo_v2": entry({ $0?.pointee = 80 << 30; $1?.pointee = 80 << 30; return 0 } as CUDADriver.MemGetInfo),
+            "cuStreamCreate": entry({ $0?.pointee = RecordingDriver.token; _ = $1; return 0 } as CUDADriver.StreamCreate),
+            "cuStreamSynchronize": entry(succeed),
+            "cuStreamDestroy_v2": entry(succeed),
+            "cuEventCreate": entry({ $0?.pointee = RecordingDriver.token; _ = $1; return 0 } as CUDADriver.EventCreate),
+            "cuEventRecord": entry({ _, _ in 0 } as CUDADriver.EventRecord),
+            "cuEventSynchronize": entry(succeedOnEvent),
+            "cuEventQuery": entry(succeedOnEvent),
+            "cuEventDestroy_v2": entry(succeedOnEvent),
+            "cuEventElapsedTime": entry({ $0?.pointee = 0; _ = ($1, $2); return 0 } as CUDADriver.EventElapsedTime),
+            "cuModuleLoadData": entry({ module, image in
+                let text = String(cString: image!.assumingMemoryBound(to: CChar.self))
+                let index = RecordingDriver.state.withLock { state in
+                    state.modules.append(text)
+                    return state.modules.count - 1
+                }
+                module?.pointee = RecordingDriver.handle(index)
+                return 0
+            } as CUDADriver.ModuleLoadData),
+            "cuModuleGetFunction": entry({ function, module, name in
+                let kernel = String(cString: name!)
+                let index = RecordingDriver.state.withLock { state -> Int? in
+                    guard state.modules[RecordingDriver.index(module)].contains(".entry \(kernel)(") else { return nil }
+                    state.kernelNames.append(kernel)
+                    return state.kernelNames.count - 1
+                }
+                guard let index else { return 500 }  // CUDA_ERROR_NOT_FOUND
+                function?.pointee = RecordingDriver.handle(index)
+                return 0
+            } as CUDADriver.ModuleGetFunction),
+            "cuLaunchKernel": entry({ function, _, _, _, _, _, _, _, _, parameters, _ in
+                let name = RecordingDriver.state.withLock { state in
+                    let name = state.kernelNames[RecordingDriver.index(function)]
+                    state.launches.append(name)
+                    return name
+                }
+                if name == "kusari_store_bytes", let parameters { RecordingDriver.storeBytes(parameters) }
+                return 0
+            } as CUDADriver.LaunchKernel),
+            "cuGetErrorName": entry({ _, text in text?.pointee = RecordingDriver.errorText; return 0 } as CUDADriver.GetErrorText),
+            "cuGetErrorString": entry({ _, text in text?.pointee = RecordingDriver.errorText; return 0 } as CUDADriver.GetErrorText),
+        ]
+    }()
+
+    private static let errorText: UnsafePointer<CChar> = UnsafePointer(strdup("stand-in error")!)
+}

@@ -1,0 +1,17 @@
+import Kusari
+import Testing
+@testable import KusariCUDA
+
+/// A ``CUDABackend`` on the CPU stand-ins: the ``RecordingDriver`` (host memory, kernels
+/// recorded, not run) and the ``ReferenceBLAS`` (GEMMs computed on the CPU), with NVRTC compiling
+/// the real kernels to PTX. `nil`, after the skip message, without NVRTC.
+func standInGPU(ordinal: Int, _ test: String) throws -> CUDABackend? {
+    guard let nvrtc = nvrtcOrSkip(test) else { return nil }
+    let context = try CUDAContext(ordinal: ordinal, driver: CUDADriver(library: RecordingDriver()))
+    let backend = CUDABackend(context: context,
+                              kernels: try KernelLibrary(nvrtc: nvrtc, target: .ptx(90), cacheDirectory: nil),
+                              cublas: { try CUBLAS(library: ReferenceBLAS()) })
+    try #require(DeviceBackends.backend(for: backend.device) == nil, "\(backend.device) is taken by another suite")
+    DeviceBackends.register(backend)
+    return backend
+}
