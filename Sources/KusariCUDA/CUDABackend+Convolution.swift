@@ -294,8 +294,9 @@ private struct CUDNNConvolution {
 
     /// The first of cuDNN's heuristic ranking for `direction` that runs for these shapes, is
     /// reproducible when ``CUDABackend/deterministic`` is set, computes float32 data in float32
-    /// unless TF32 is allowed (16-bit data takes any math type: tensor cores accumulate in
-    /// float32), and whose workspace fits in free device memory (with the allocator's cache).
+    /// unless TF32 is allowed (an algorithm the heuristics report with a tensor-op math type is
+    /// skipped, any other runs with FMA math; 16-bit data takes any math type: tensor cores
+    /// accumulate in float32), and whose workspace fits in free device memory (with the allocator's cache).
     private func chooseAlgorithm(_ direction: ConvolutionAlgorithmCache.Direction) throws
         -> ConvolutionAlgorithmCache.Choice {
         let cudnn = handle.cudnn
@@ -323,9 +324,10 @@ private struct CUDNNConvolution {
         let allocator = backend.context.allocator
         let limit = (allocator.backend.memoryInfo()?.free ?? 0) + allocator.statistics.cachedBytes
         let candidates = ranking.prefix(Int(Swift.max(0, Swift.min(returned, requested))))
+        let tensorOps = [CUDNN.MathType.tensorOp.rawValue, CUDNN.MathType.tensorOpAllowConversion.rawValue]
         let usable = candidates.first { entry in
             entry.status == 0 && (!key.deterministic || entry.isDeterministic)
-                && (key.allowsTensorCores || entry.mathType == CUDNN.MathType.fma.rawValue) && entry.memory <= limit
+                && (key.allowsTensorCores || !tensorOps.contains(entry.mathType)) && entry.memory <= limit
         }
         guard let usable else {
             let listed = candidates.map { "algorithm \($0.algorithm) (status \($0.status), deterministic "
@@ -334,7 +336,11 @@ private struct CUDNNConvolution {
                                       + "algorithm for \(convolution) within \(limit) bytes of workspace: "
                                       + listed.joined(separator: ", "))
         }
-        return ConvolutionAlgorithmCache.Choice(algorithm: usable.algorithm, mathType: usable.mathType)
+        // Without tensor cores the algorithm runs with FMA math, whichever non-tensor-op math
+        // type the heuristics reported for it.
+        return ConvolutionAlgorithmCache.Choice(algorithm: usable.algorithm,
+                                                mathType: key.allowsTensorCores ? usable.mathType
+                                                                                : CUDNN.MathType.fma.rawValue)
     }
 }
 

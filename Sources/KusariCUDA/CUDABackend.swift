@@ -28,6 +28,7 @@ public final class CUDABackend: DeviceOperations, @unchecked Sendable {
     /// Label and index checks of launched kernels, run at the next copy to or from the host.
     let deferredChecks = DeferredChecks()
     private let loadBLAS: () throws -> CUBLAS
+    private let loadDNN: () throws -> CUDNN
     private let lock = NSLock()
     private var cachedBLAS: CUBLASHandle?
     private var cachedDNN: CUDNNHandle?
@@ -35,14 +36,17 @@ public final class CUDABackend: DeviceOperations, @unchecked Sendable {
     /// Wraps an open context whose kernels come from `kernels`; see ``install(ordinal:)`` to also
     /// register it.
     public convenience init(context: CUDAContext, kernels: KernelLibrary) {
-        self.init(context: context, kernels: kernels, cublas: CUBLAS.load)
+        self.init(context: context, kernels: kernels, cublas: CUBLAS.load, cudnn: CUDNN.load)
     }
 
-    /// Wraps an open context whose matrix products go through the cuBLAS `cublas` returns.
-    init(context: CUDAContext, kernels: KernelLibrary, cublas: @escaping () throws -> CUBLAS) {
+    /// Wraps an open context whose library calls go to the cuBLAS and cuDNN bindings that
+    /// `cublas` and `cudnn` return (on first use).
+    init(context: CUDAContext, kernels: KernelLibrary, cublas: @escaping () throws -> CUBLAS,
+         cudnn: @escaping () throws -> CUDNN) {
         self.context = context
         self.kernels = kernels
         loadBLAS = cublas
+        loadDNN = cudnn
     }
 
     /// Opens GPU `ordinal`, loads NVRTC for its kernels and registers it with
@@ -73,7 +77,7 @@ public final class CUDABackend: DeviceOperations, @unchecked Sendable {
         lock.lock(); defer { lock.unlock() }
         if let cachedDNN { return cachedDNN }
         try context.makeCurrent()
-        let handle = try CUDNNHandle(cudnn: CUDNN.load(), stream: context.stream)
+        let handle = try CUDNNHandle(cudnn: loadDNN(), stream: context.stream)
         cachedDNN = handle
         return handle
     }

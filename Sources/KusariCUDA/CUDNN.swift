@@ -1,7 +1,7 @@
 import Foundation
 
 /// cuDNN 9 (`libcudnn.so.9`), bound by `dlopen`: the legacy descriptor API for convolution,
-/// pooling, batch normalisation, LRN, softmax and activations.
+/// batch normalisation and LRN (pooling, softmax and activations are the project's own kernels).
 ///
 /// Device buffers are passed as ``CUdeviceptr``; `alpha`/`beta` scaling factors are host
 /// pointers to float32 values (float64 for double tensors), as cuDNN expects.
@@ -29,24 +29,12 @@ public final class CUDNN: @unchecked Sendable {
     typealias SetConvolutionInt = @convention(c) (Descriptor?, Int32) -> Status
     typealias GetAlgorithm = @convention(c) (Handle?, Descriptor?, Descriptor?, Descriptor?, Descriptor?, Int32,
                                              UnsafeMutablePointer<Int32>?, PerfArray?) -> Status
-    typealias FindAlgorithmEx = @convention(c) (Handle?, Descriptor?, Buffer, Descriptor?, Buffer, Descriptor?,
-                                                Descriptor?, Buffer, Int32, UnsafeMutablePointer<Int32>?,
-                                                PerfArray?, Buffer, Int) -> Status
     typealias GetWorkspaceSize = @convention(c) (Handle?, Descriptor?, Descriptor?, Descriptor?, Descriptor?,
                                                  Int32, UnsafeMutablePointer<Int>?) -> Status
     typealias ConvolutionOp = @convention(c) (Handle?, Scale?, Descriptor?, Buffer, Descriptor?, Buffer,
                                               Descriptor?, Int32, Buffer, Int, Scale?, Descriptor?, Buffer) -> Status
     typealias ConvolutionBackwardBias = @convention(c) (Handle?, Scale?, Descriptor?, Buffer, Scale?,
                                                         Descriptor?, Buffer) -> Status
-    typealias SetPooling2d = @convention(c) (Descriptor?, Int32, Int32, Int32, Int32, Int32, Int32, Int32,
-                                             Int32) -> Status
-    /// Forward with a descriptor: pooling and activation (`desc, alpha, x, beta, y`).
-    typealias DescriptorForward = @convention(c) (Handle?, Descriptor?, Scale?, Descriptor?, Buffer, Scale?,
-                                                  Descriptor?, Buffer) -> Status
-    /// Backward with a descriptor: pooling and activation (`desc, alpha, y, dy, x, beta, dx`).
-    typealias DescriptorBackward = @convention(c) (Handle?, Descriptor?, Scale?, Descriptor?, Buffer, Descriptor?,
-                                                   Buffer, Descriptor?, Buffer, Scale?, Descriptor?, Buffer) -> Status
-    typealias DeriveBNTensor = @convention(c) (Descriptor?, Descriptor?, Int32) -> Status
     typealias BatchNormTraining = @convention(c) (Handle?, Int32, Scale?, Scale?, Descriptor?, Buffer, Descriptor?,
                                                   Buffer, Descriptor?, Buffer, Buffer, Double, Buffer, Buffer,
                                                   Double, Buffer, Buffer) -> Status
@@ -61,11 +49,6 @@ public final class CUDNN: @unchecked Sendable {
                                            Descriptor?, Buffer) -> Status
     typealias LRNBackward = @convention(c) (Handle?, Descriptor?, Int32, Scale?, Descriptor?, Buffer, Descriptor?,
                                             Buffer, Descriptor?, Buffer, Scale?, Descriptor?, Buffer) -> Status
-    typealias SoftmaxForward = @convention(c) (Handle?, Int32, Int32, Scale?, Descriptor?, Buffer, Scale?,
-                                               Descriptor?, Buffer) -> Status
-    typealias SoftmaxBackward = @convention(c) (Handle?, Int32, Int32, Scale?, Descriptor?, Buffer, Descriptor?,
-                                                Buffer, Scale?, Descriptor?, Buffer) -> Status
-    typealias SetActivation = @convention(c) (Descriptor?, Int32, Int32, Double) -> Status
 
     /// `cudnnDataType_t` values Kusari uses.
     public enum DataType: Int32, Sendable {
@@ -105,26 +88,6 @@ public final class CUDNN: @unchecked Sendable {
         case fma = 3
     }
 
-    /// `cudnnPoolingMode_t`.
-    public enum PoolingMode: Int32, Sendable {
-        /// `CUDNN_POOLING_MAX`: maximum.
-        case max = 0
-        /// `CUDNN_POOLING_AVERAGE_COUNT_INCLUDE_PADDING`: average counting padded elements.
-        case averageIncludingPadding = 1
-        /// `CUDNN_POOLING_AVERAGE_COUNT_EXCLUDE_PADDING`: average over the elements inside the input only.
-        case averageExcludingPadding = 2
-        /// `CUDNN_POOLING_MAX_DETERMINISTIC`: maximum with a deterministic backward.
-        case maxDeterministic = 3
-    }
-
-    /// `cudnnNanPropagation_t`.
-    public enum NaNPropagation: Int32, Sendable {
-        /// `CUDNN_NOT_PROPAGATE_NAN`: NaNs are not propagated.
-        case none = 0
-        /// `CUDNN_PROPAGATE_NAN`: NaNs are propagated.
-        case propagate = 1
-    }
-
     /// `cudnnBatchNormMode_t`.
     public enum BatchNormMode: Int32, Sendable {
         /// `CUDNN_BATCHNORM_PER_ACTIVATION`: one mean/variance per element (after fully connected layers).
@@ -138,40 +101,8 @@ public final class CUDNN: @unchecked Sendable {
     /// `CUDNN_LRN_CROSS_CHANNEL_DIM1`, the only `cudnnLRNMode_t`.
     public static let lrnCrossChannel: Int32 = 0
 
-    /// `cudnnSoftmaxAlgorithm_t`.
-    public enum SoftmaxAlgorithm: Int32, Sendable {
-        /// `CUDNN_SOFTMAX_FAST`: without subtracting the maximum.
-        case fast = 0
-        /// `CUDNN_SOFTMAX_ACCURATE`: subtracting the maximum first.
-        case accurate = 1
-        /// `CUDNN_SOFTMAX_LOG`: log-softmax.
-        case log = 2
-    }
-
-    /// `cudnnSoftmaxMode_t`.
-    public enum SoftmaxMode: Int32, Sendable {
-        /// `CUDNN_SOFTMAX_MODE_INSTANCE`: over `C·H·W` of each sample.
-        case instance = 0
-        /// `CUDNN_SOFTMAX_MODE_CHANNEL`: over `C` at each spatial position.
-        case channel = 1
-    }
-
-    /// `cudnnActivationMode_t` values Kusari uses.
-    public enum ActivationMode: Int32, Sendable {
-        /// `CUDNN_ACTIVATION_SIGMOID`: logistic sigmoid.
-        case sigmoid = 0
-        /// `CUDNN_ACTIVATION_RELU`: rectified linear.
-        case relu = 1
-        /// `CUDNN_ACTIVATION_TANH`: hyperbolic tangent.
-        case tanh = 2
-        /// `CUDNN_ACTIVATION_CLIPPED_RELU`: ReLU clipped at `coef`.
-        case clippedRelu = 3
-        /// `CUDNN_ACTIVATION_ELU`: exponential linear unit with `alpha = coef`.
-        case elu = 4
-    }
-
-    /// The loaded `libcudnn`.
-    public let library: DynamicLibrary
+    /// The loaded `libcudnn` (or a stand-in).
+    public let library: any CFunctionLookup
 
     let cudnnGetVersion: GetVersion
     let cudnnCreate: Create
@@ -190,24 +121,15 @@ public final class CUDNN: @unchecked Sendable {
     let cudnnSetConvolutionMathType: SetConvolutionInt
     let cudnnDestroyConvolutionDescriptor: DestroyDescriptor
     let cudnnGetConvolutionForwardAlgorithm: GetAlgorithm
-    let cudnnFindConvolutionForwardAlgorithmEx: FindAlgorithmEx
     let cudnnGetConvolutionForwardWorkspaceSize: GetWorkspaceSize
     let cudnnConvolutionForward: ConvolutionOp
     let cudnnGetConvolutionBackwardDataAlgorithm: GetAlgorithm
-    let cudnnFindConvolutionBackwardDataAlgorithmEx: FindAlgorithmEx
     let cudnnGetConvolutionBackwardDataWorkspaceSize: GetWorkspaceSize
     let cudnnConvolutionBackwardData: ConvolutionOp
     let cudnnGetConvolutionBackwardFilterAlgorithm: GetAlgorithm
-    let cudnnFindConvolutionBackwardFilterAlgorithmEx: FindAlgorithmEx
     let cudnnGetConvolutionBackwardFilterWorkspaceSize: GetWorkspaceSize
     let cudnnConvolutionBackwardFilter: ConvolutionOp
     let cudnnConvolutionBackwardBias: ConvolutionBackwardBias
-    let cudnnCreatePoolingDescriptor: CreateDescriptor
-    let cudnnSetPooling2dDescriptor: SetPooling2d
-    let cudnnDestroyPoolingDescriptor: DestroyDescriptor
-    let cudnnPoolingForward: DescriptorForward
-    let cudnnPoolingBackward: DescriptorBackward
-    let cudnnDeriveBNTensorDescriptor: DeriveBNTensor
     let cudnnBatchNormalizationForwardTraining: BatchNormTraining
     let cudnnBatchNormalizationForwardInference: BatchNormInference
     let cudnnBatchNormalizationBackward: BatchNormBackward
@@ -216,16 +138,9 @@ public final class CUDNN: @unchecked Sendable {
     let cudnnDestroyLRNDescriptor: DestroyDescriptor
     let cudnnLRNCrossChannelForward: LRNForward
     let cudnnLRNCrossChannelBackward: LRNBackward
-    let cudnnSoftmaxForward: SoftmaxForward
-    let cudnnSoftmaxBackward: SoftmaxBackward
-    let cudnnCreateActivationDescriptor: CreateDescriptor
-    let cudnnSetActivationDescriptor: SetActivation
-    let cudnnDestroyActivationDescriptor: DestroyDescriptor
-    let cudnnActivationForward: DescriptorForward
-    let cudnnActivationBackward: DescriptorBackward
 
-    /// Resolves the function table from an opened `libcudnn`.
-    init(library: DynamicLibrary) throws {
+    /// Resolves the function table from an opened `libcudnn` (or a stand-in).
+    init(library: any CFunctionLookup) throws {
         self.library = library
         func bind<F>(_ name: String) throws -> F { try library.function(name) }
         cudnnGetVersion = try bind("cudnnGetVersion")
@@ -245,24 +160,15 @@ public final class CUDNN: @unchecked Sendable {
         cudnnSetConvolutionMathType = try bind("cudnnSetConvolutionMathType")
         cudnnDestroyConvolutionDescriptor = try bind("cudnnDestroyConvolutionDescriptor")
         cudnnGetConvolutionForwardAlgorithm = try bind("cudnnGetConvolutionForwardAlgorithm_v7")
-        cudnnFindConvolutionForwardAlgorithmEx = try bind("cudnnFindConvolutionForwardAlgorithmEx")
         cudnnGetConvolutionForwardWorkspaceSize = try bind("cudnnGetConvolutionForwardWorkspaceSize")
         cudnnConvolutionForward = try bind("cudnnConvolutionForward")
         cudnnGetConvolutionBackwardDataAlgorithm = try bind("cudnnGetConvolutionBackwardDataAlgorithm_v7")
-        cudnnFindConvolutionBackwardDataAlgorithmEx = try bind("cudnnFindConvolutionBackwardDataAlgorithmEx")
         cudnnGetConvolutionBackwardDataWorkspaceSize = try bind("cudnnGetConvolutionBackwardDataWorkspaceSize")
         cudnnConvolutionBackwardData = try bind("cudnnConvolutionBackwardData")
         cudnnGetConvolutionBackwardFilterAlgorithm = try bind("cudnnGetConvolutionBackwardFilterAlgorithm_v7")
-        cudnnFindConvolutionBackwardFilterAlgorithmEx = try bind("cudnnFindConvolutionBackwardFilterAlgorithmEx")
         cudnnGetConvolutionBackwardFilterWorkspaceSize = try bind("cudnnGetConvolutionBackwardFilterWorkspaceSize")
         cudnnConvolutionBackwardFilter = try bind("cudnnConvolutionBackwardFilter")
         cudnnConvolutionBackwardBias = try bind("cudnnConvolutionBackwardBias")
-        cudnnCreatePoolingDescriptor = try bind("cudnnCreatePoolingDescriptor")
-        cudnnSetPooling2dDescriptor = try bind("cudnnSetPooling2dDescriptor")
-        cudnnDestroyPoolingDescriptor = try bind("cudnnDestroyPoolingDescriptor")
-        cudnnPoolingForward = try bind("cudnnPoolingForward")
-        cudnnPoolingBackward = try bind("cudnnPoolingBackward")
-        cudnnDeriveBNTensorDescriptor = try bind("cudnnDeriveBNTensorDescriptor")
         cudnnBatchNormalizationForwardTraining = try bind("cudnnBatchNormalizationForwardTraining")
         cudnnBatchNormalizationForwardInference = try bind("cudnnBatchNormalizationForwardInference")
         cudnnBatchNormalizationBackward = try bind("cudnnBatchNormalizationBackward")
@@ -271,13 +177,6 @@ public final class CUDNN: @unchecked Sendable {
         cudnnDestroyLRNDescriptor = try bind("cudnnDestroyLRNDescriptor")
         cudnnLRNCrossChannelForward = try bind("cudnnLRNCrossChannelForward")
         cudnnLRNCrossChannelBackward = try bind("cudnnLRNCrossChannelBackward")
-        cudnnSoftmaxForward = try bind("cudnnSoftmaxForward")
-        cudnnSoftmaxBackward = try bind("cudnnSoftmaxBackward")
-        cudnnCreateActivationDescriptor = try bind("cudnnCreateActivationDescriptor")
-        cudnnSetActivationDescriptor = try bind("cudnnSetActivationDescriptor")
-        cudnnDestroyActivationDescriptor = try bind("cudnnDestroyActivationDescriptor")
-        cudnnActivationForward = try bind("cudnnActivationForward")
-        cudnnActivationBackward = try bind("cudnnActivationBackward")
     }
 
     private static let loaded: Result<CUDNN, Error> = Result {

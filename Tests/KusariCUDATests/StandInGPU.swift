@@ -10,7 +10,8 @@ func standInGPU(ordinal: Int, _ test: String) throws -> CUDABackend? {
     let context = try CUDAContext(ordinal: ordinal, driver: CUDADriver(library: RecordingDriver()))
     let backend = CUDABackend(context: context,
                               kernels: try KernelLibrary(nvrtc: nvrtc, target: .ptx(90), cacheDirectory: nil),
-                              cublas: { try CUBLAS(library: ReferenceBLAS()) })
+                              cublas: { try CUBLAS(library: ReferenceBLAS()) },
+                              cudnn: { try CUDNN(library: ReferenceDNN()) })
     try #require(DeviceBackends.backend(for: backend.device) == nil, "\(backend.device) is taken by another suite")
     DeviceBackends.register(backend)
     return backend

@@ -1,0 +1,453 @@
+import Foundation
+import Synchronization
+@testable import KusariCUDA
+
+/// A stand-in for `libcudnn` that computes convolutions on the CPU, for a ``CUDABackend`` on the
+/// ``RecordingDriver`` (whose device memory is host memory).
+///
+/// It keeps what the descriptor setters are given and follows cuDNN's documented contract for
+/// the legacy convolution API: `y = alpha·conv(x, w) + beta·y` (and the backward-data,
+/// backward-filter and backward-bias counterparts) over NCHW tensors addressed through their
+/// descriptors' strides, `[K, C/groups, R, S]` filters, padding, stride, dilation, groups,
+/// cross-correlation or convolution mode, float32 scaling factors. It refuses what cuDNN refuses
+/// with `CUDNN_STATUS_BAD_PARAM`: tensors whose sizes do not make the convolution (the output
+/// size formula, channels and groups), mixed data types, a compute type other than float32, a
+/// workspace smaller than the algorithm's. Its algorithm heuristics list two algorithms, a
+/// non-deterministic one needing a 1 KiB workspace first and a deterministic one without, both
+/// with the descriptor's math type.
+///
+/// Spatial batch normalisation follows cuDNN's formulas: training normalises with the batch's
+/// biased variance, saves the mean and `1/√(var + eps)`, and blends the unbiased variance into
+/// the running variance with the exponential average factor; inference uses the running
+/// statistics; backward gives the data, scale and bias gradients from the saved statistics.
+/// LRN answers `CUDNN_STATUS_NOT_SUPPORTED`.
+final class ReferenceDNN: CFunctionLookup, @unchecked Sendable {
+    let path = "CPU reference stand-in for libcudnn"
+
+    func address(of name: String) throws -> UnsafeMutableRawPointer {
+        guard let function = Self.functions[name] else {
+            throw CUDAError.missingSymbol(library: path, symbol: name)
+        }
+        return function
+    }
+
+    static let badParameter: Int32 = 3, notSupported: Int32 = 9
+    /// The workspace bytes of algorithm 0 (algorithm 1 needs none).
+    static let workspaceOfFirstAlgorithm = 1024
+
+    /// What a descriptor was set to.
+    enum Descriptor {
+        case unset
+        case tensor(dataType: Int32, dims: [Int], strides: [Int])
+        case filter(dataType: Int32, format: Int32, dims: [Int])
+        case convolution(padding: [Int], stride: [Int], dilation: [Int], mode: Int32, computeType: Int32,
+                         groups: Int, mathType: Int32)
+    }
+
+    static let descriptors = Mutex<[Descriptor]>([])
+
+    static func create(_ handle: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+        let index = descriptors.withLock { $0.append(.unset); return $0.count - 1 }
+        handle?.pointee = OpaquePointer(bitPattern: index + 1)
+        return 0
+    }
+
+    static func descriptor(_ handle: OpaquePointer?) -> Descriptor {
+        let index = Int(bitPattern: UnsafeRawPointer(handle)) - 1
+        return descriptors.withLock { index >= 0 && index < $0.count ? $0[index] : .unset }
+    }
+
+    static func set(_ handle: OpaquePointer?, _ value: Descriptor) -> Int32 {
+        let index = Int(bitPattern: UnsafeRawPointer(handle)) - 1
+        return descriptors.withLock { descriptors in
+            guard index >= 0, index < descriptors.count else { return badParameter }
+            descriptors[index] = value
+            return 0
+        }
+    }
+
+    /// A tensor operand: data type, NCHW sizes and element strides, and its memory.
+    struct Operand {
+        let dataType: Int32
+        let dims: [Int]
+        let strides: [Int]
+        let address: CUdeviceptr
+
+        init?(tensor handle: OpaquePointer?, _ address: CUdeviceptr) {
+            guard case let .tensor(dataType, dims, strides) = ReferenceDNN.descriptor(handle), dims.count == 4 else {
+                return nil
+            }
+            (self.dataType, self.dims, self.strides, self.address) = (dataType, dims, strides, address)
+        }
+
+        init?(filter handle: OpaquePointer?, _ address: CUdeviceptr) {
+            guard case let .filter(dataType, format, dims) = ReferenceDNN.descriptor(handle), dims.count == 4,
+                  format == CUDNN.TensorFormat.nchw.rawValue else { return nil }
+            let strides = [dims[1] * dims[2] * dims[3], dims[2] * dims[3], dims[3], 1]
+            (self.dataType, self.dims, self.strides, self.address) = (dataType, dims, strides, address)
+        }
+
+        var count: Int { dims.reduce(1, *) }
+
+        func offset(_ a: Int, _ b: Int, _ c: Int, _ d: Int) -> Int {
+            a * strides[0] + b * strides[1] + c * strides[2] + d * strides[3]
+        }
+
+        func load(_ offset: Int) -> Float {
+            let pointer = UnsafeRawPointer(bitPattern: UInt(address))!
+            switch dataType {
+            case CUDNN.DataType.float16.rawValue:
+                return Float(Float16(bitPattern: pointer.load(fromByteOffset: 2 * offset, as: UInt16.self)))
+            case CUDNN.DataType.bfloat16.rawValue:
+                return Float(bitPattern: UInt32(pointer.load(fromByteOffset: 2 * offset, as: UInt16.self)) << 16)
+            default:
+                return pointer.load(fromByteOffset: 4 * offset, as: Float.self)
+            }
+        }
+
+        /// Stores `alpha·value + beta·old` (the old value not read when `beta` is 0), rounded
+        /// to nearest even for the 16-bit types.
+        func store(_ value: Float, at offset: Int, alpha: Float, beta: Float) {
+            let result = alpha * value + (beta == 0 ? 0 : beta * load(offset))
+            let pointer = UnsafeMutableRawPointer(bitPattern: UInt(address))!
+            switch dataType {
+            case CUDNN.DataType.float16.rawValue:
+                pointer.storeBytes(of: Float16(result).bitPattern, toByteOffset: 2 * offset, as: UInt16.self)
+            case CUDNN.DataType.bfloat16.rawValue:
+                let bits = result.bitPattern
+                let rounded = result.isNaN ? 0x7fc0 : UInt16((bits + 0x7fff + ((bits >> 16) & 1)) >> 16)
+                pointer.storeBytes(of: rounded, toByteOffset: 2 * offset, as: UInt16.self)
+            default:
+                pointer.storeBytes(of: result, toByteOffset: 4 * offset, as: Float.self)
+            }
+        }
+    }
+
+    /// A convolution problem from `x` to `y` with filter `w`, checked as cuDNN checks it.
+    struct Problem {
+        let x: Operand, w: Operand, y: Operand
+        let padding: [Int], stride: [Int], dilation: [Int], groups: Int
+        let flips: Bool
+
+        init?(x: Operand?, w: Operand?, convolution: OpaquePointer?, y: Operand?) {
+            guard let x, let w, let y,
+                  case let .convolution(padding, stride, dilation, mode, computeType, groups, _) =
+                    ReferenceDNN.descriptor(convolution),
+                  x.dataType == w.dataType, y.dataType == x.dataType, computeType == CUDNN.DataType.float32.rawValue,
+                  groups > 0, x.dims[1] == w.dims[1] * groups, w.dims[0] % groups == 0,
+                  y.dims[0] == x.dims[0], y.dims[1] == w.dims[0] else { return nil }
+            for axis in 0..<2 {
+                let span = dilation[axis] * (w.dims[axis + 2] - 1) + 1
+                let extent = x.dims[axis + 2] + 2 * padding[axis] - span
+                guard extent >= 0, extent / stride[axis] + 1 == y.dims[axis + 2] else { return nil }
+            }
+            (self.x, self.w, self.y) = (x, w, y)
+            (self.padding, self.stride, self.dilation, self.groups) = (padding, stride, dilation, groups)
+            flips = mode == CUDNN.ConvolutionMode.convolution.rawValue
+        }
+
+        /// Calls `visit(xOffset, wOffset, yOffset)` for every product the convolution sums.
+        func forEachProduct(_ visit: (Int, Int, Int) -> Void) {
+            let (batch, outChannels) = (y.dims[0], y.dims[1])
+            let (groupIn, groupOut) = (w.dims[1], outChannels / groups)
+            let (kh, kw) = (w.dims[2], w.dims[3])
+            for n in 0..<batch {
+                for k in 0..<outChannels {
+                    let group = k / groupOut
+                    for p in 0..<y.dims[2] {
+                        for q in 0..<y.dims[3] {
+                            let yOffset = y.offset(n, k, p, q)
+                            for c in 0..<groupIn {
+                                for r in 0..<kh {
+                                    let row = p * stride[0] - padding[0] + r * dilation[0]
+                                    guard row >= 0, row < x.dims[2] else { continue }
+                                    for s in 0..<kw {
+                                        let column = q * stride[1] - padding[1] + s * dilation[1]
+                                        guard column >= 0, column < x.dims[3] else { continue }
+                                        let (fr, fs) = flips ? (kh - 1 - r, kw - 1 - s) : (r, s)
+                                        visit(x.offset(n, group * groupIn + c, row, column), w.offset(k, c, fr, fs), yOffset)
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+
+        /// Sums `value(xOffset, wOffset, yOffset)` into the element of `target` that `pick` names,
+        /// then stores every element of `target` scaled.
+        func accumulate(into target: Operand, alpha: Float, beta: Float, pick: (Int, Int, Int) -> Int,
+                        value: (Int, Int, Int) -> Float) {
+            var sums: [Int: Float] = [:]
+            forEachProduct { xOffset, wOffset, yOffset in
+                sums[pick(xOffset, wOffset, yOffset), default: 0] += value(xOffset, wOffset, yOffset)
+            }
+            for a in 0..<target.dims[0] {
+                for b in 0..<target.dims[1] {
+                    for c in 0..<target.dims[2] {
+                        for d in 0..<target.dims[3] {
+                            let offset = target.offset(a, b, c, d)
+                            target.store(sums[offset] ?? 0, at: offset, alpha: alpha, beta: beta)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The operands of a spatial batch normalisation: data `[N, C, H, W]` (`x`, `y` or `dy`, `dx`
+    /// alike) and per-channel `[1, C, 1, 1]` float32 vectors.
+    struct BatchNorm {
+        let data: [Operand]
+        let channels: Int
+        let count: Int
+        let channel: (CUdeviceptr) -> Operand?
+
+        init?(mode: Int32, data: [(OpaquePointer?, CUdeviceptr)], channel descriptor: OpaquePointer?) {
+            let operands = data.compactMap { Operand(tensor: $0.0, $0.1) }
+            guard mode == CUDNN.BatchNormMode.spatial.rawValue, operands.count == data.count,
+                  let first = operands.first, operands.allSatisfy({ $0.dims == first.dims }),
+                  operands.allSatisfy({ $0.dataType == CUDNN.DataType.float32.rawValue }),
+                  Operand(tensor: descriptor, 0)?.dims == [1, first.dims[1], 1, 1] else { return nil }
+            self.data = operands
+            channels = first.dims[1]
+            count = first.dims[0] * first.dims[2] * first.dims[3]
+            channel = { address in address == 0 ? nil : Operand(tensor: descriptor, address) }
+        }
+
+        /// The offsets of channel `c`'s values in `operand`.
+        func offsets(_ operand: Operand, channel c: Int) -> [Int] {
+            var offsets: [Int] = []
+            for n in 0..<operand.dims[0] {
+                for h in 0..<operand.dims[2] {
+                    for w in 0..<operand.dims[3] { offsets.append(operand.offset(n, c, h, w)) }
+                }
+            }
+            return offsets
+        }
+    }
+
+    /// Whether `bytes` at `workspace` are enough for `algorithm`.
+    static func workspaceSuffices(_ algorithm: Int32, _ workspace: CUdeviceptr, _ bytes: Int) -> Bool {
+        guard algorithm == 0 || algorithm == 1 else { return false }
+        let needed = algorithm == 0 ? workspaceOfFirstAlgorithm : 0
+        return bytes >= needed && (needed == 0 || workspace != 0)
+    }
+
+    /// The heuristic ranking: two entries with the convolution descriptor's math type.
+    static func rank(_ convolution: OpaquePointer?, _ requested: Int32, _ returned: UnsafeMutablePointer<Int32>?,
+                     _ entries: UnsafeMutableRawPointer?) -> Int32 {
+        guard case let .convolution(_, _, _, _, _, _, mathType) = descriptor(convolution), requested > 0,
+              let entries else { return badParameter }
+        let ranking: [(algorithm: Int32, determinism: Int32, memory: Int)] = [(0, 0, workspaceOfFirstAlgorithm), (1, 1, 0)]
+        let count = min(Int(requested), ranking.count)
+        let perf = entries.bindMemory(to: CUDNNAlgorithmPerformance.self, capacity: count)
+        for index in 0..<count {
+            perf[index] = CUDNNAlgorithmPerformance()
+            perf[index].algorithm = ranking[index].algorithm
+            perf[index].determinism = ranking[index].determinism
+            perf[index].memory = ranking[index].memory
+            perf[index].mathType = mathType
+        }
+        returned?.pointee = Int32(count)
+        return 0
+    }
+
+    private static let functions: [String: UnsafeMutableRawPointer] = {
+        func entry<F>(_ function: F) -> UnsafeMutableRawPointer { unsafeBitCast(function, to: UnsafeMutableRawPointer.self) }
+        let create: CUDNN.CreateDescriptor = { ReferenceDNN.create($0) }
+        let destroy: CUDNN.DestroyDescriptor = { ReferenceDNN.set($0, .unset) }
+        let workspace: CUDNN.GetWorkspaceSize = { _, _, _, _, _, algorithm, bytes in
+            bytes?.pointee = algorithm == 0 ? ReferenceDNN.workspaceOfFirstAlgorithm : 0
+            return 0
+        }
+        var table: [String: UnsafeMutableRawPointer] = [
+            "cudnnGetVersion": entry({ 91002 } as CUDNN.GetVersion),
+            "cudnnCreate": entry({ $0?.pointee = OpaquePointer(bitPattern: 0xd00); return 0 } as CUDNN.Create),
+            "cudnnDestroy": entry({ _ in 0 } as CUDNN.Destroy),
+            "cudnnSetStream": entry({ _, _ in 0 } as CUDNN.SetStream),
+            "cudnnGetErrorString": entry({ status in
+                UnsafePointer(status == ReferenceDNN.badParameter ? ReferenceDNN.badParameterText : ReferenceDNN.otherText)
+            } as CUDNN.GetErrorString),
+            "cudnnSetTensorNdDescriptor": entry({ descriptor, dataType, count, dims, strides in
+                guard (3...8).contains(count), let dims, let strides else { return ReferenceDNN.badParameter }
+                let sizes = (0..<Int(count)).map { Int(dims[$0]) }, steps = (0..<Int(count)).map { Int(strides[$0]) }
+                guard sizes.allSatisfy({ $0 > 0 }), steps.allSatisfy({ $0 > 0 }) else { return ReferenceDNN.badParameter }
+                return ReferenceDNN.set(descriptor, .tensor(dataType: dataType, dims: sizes, strides: steps))
+            } as CUDNN.SetTensorNd),
+            "cudnnSetFilterNdDescriptor": entry({ descriptor, dataType, format, count, dims in
+                guard (3...8).contains(count), let dims else { return ReferenceDNN.badParameter }
+                let sizes = (0..<Int(count)).map { Int(dims[$0]) }
+                guard sizes.allSatisfy({ $0 > 0 }) else { return ReferenceDNN.badParameter }
+                return ReferenceDNN.set(descriptor, .filter(dataType: dataType, format: format, dims: sizes))
+            } as CUDNN.SetFilterNd),
+            "cudnnSetConvolution2dDescriptor": entry({ descriptor, padH, padW, strideH, strideW, dilationH, dilationW,
+                                                       mode, computeType in
+                guard padH >= 0, padW >= 0, strideH > 0, strideW > 0, dilationH > 0, dilationW > 0,
+                      mode == 0 || mode == 1 else { return ReferenceDNN.badParameter }
+                return ReferenceDNN.set(descriptor, .convolution(
+                    padding: [Int(padH), Int(padW)], stride: [Int(strideH), Int(strideW)],
+                    dilation: [Int(dilationH), Int(dilationW)], mode: mode, computeType: computeType, groups: 1,
+                    mathType: CUDNN.MathType.default.rawValue))
+            } as CUDNN.SetConvolution2d),
+            "cudnnSetConvolutionGroupCount": entry({ descriptor, groups in
+                guard groups > 0, case let .convolution(padding, stride, dilation, mode, compute, _, math) =
+                        ReferenceDNN.descriptor(descriptor) else { return ReferenceDNN.badParameter }
+                return ReferenceDNN.set(descriptor, .convolution(padding: padding, stride: stride, dilation: dilation,
+                                                                 mode: mode, computeType: compute, groups: Int(groups),
+                                                                 mathType: math))
+            } as CUDNN.SetConvolutionInt),
+            "cudnnSetConvolutionMathType": entry({ descriptor, mathType in
+                guard (0...3).contains(mathType), case let .convolution(padding, stride, dilation, mode, compute, groups, _) =
+                        ReferenceDNN.descriptor(descriptor) else { return ReferenceDNN.badParameter }
+                return ReferenceDNN.set(descriptor, .convolution(padding: padding, stride: stride, dilation: dilation,
+                                                                 mode: mode, computeType: compute, groups: groups,
+                                                                 mathType: mathType))
+            } as CUDNN.SetConvolutionInt),
+            "cudnnGetConvolutionForwardAlgorithm_v7": entry({ _, x, w, convolution, y, requested, returned, entries in
+                guard ReferenceDNN.Problem(x: .init(tensor: x, 0), w: .init(filter: w, 0), convolution: convolution,
+                                           y: .init(tensor: y, 0)) != nil else { return ReferenceDNN.badParameter }
+                return ReferenceDNN.rank(convolution, requested, returned, entries)
+            } as CUDNN.GetAlgorithm),
+            "cudnnGetConvolutionBackwardDataAlgorithm_v7": entry({ _, w, dy, convolution, dx, requested, returned, entries in
+                guard ReferenceDNN.Problem(x: .init(tensor: dx, 0), w: .init(filter: w, 0), convolution: convolution,
+                                           y: .init(tensor: dy, 0)) != nil else { return ReferenceDNN.badParameter }
+                return ReferenceDNN.rank(convolution, requested, returned, entries)
+            } as CUDNN.GetAlgorithm),
+            "cudnnGetConvolutionBackwardFilterAlgorithm_v7": entry({ _, x, dy, convolution, dw, requested, returned, entries in
+                guard ReferenceDNN.Problem(x: .init(tensor: x, 0), w: .init(filter: dw, 0), convolution: convolution,
+                                           y: .init(tensor: dy, 0)) != nil else { return ReferenceDNN.badParameter }
+                return ReferenceDNN.rank(convolution, requested, returned, entries)
+            } as CUDNN.GetAlgorithm),
+            "cudnnGetConvolutionForwardWorkspaceSize": entry(workspace),
+            "cudnnGetConvolutionBackwardDataWorkspaceSize": entry(workspace),
+            "cudnnGetConvolutionBackwardFilterWorkspaceSize": entry(workspace),
+            "cudnnConvolutionForward": entry({ _, alpha, xd, x, wd, w, convolution, algorithm, space, bytes, beta, yd, y in
+                guard let problem = ReferenceDNN.Problem(x: .init(tensor: xd, x), w: .init(filter: wd, w),
+                                                         convolution: convolution, y: .init(tensor: yd, y)),
+                      ReferenceDNN.workspaceSuffices(algorithm, space, bytes) else { return ReferenceDNN.badParameter }
+                problem.accumulate(into: problem.y, alpha: alpha!.load(as: Float.self), beta: beta!.load(as: Float.self),
+                                   pick: { _, _, y in y }, value: { x, w, _ in problem.x.load(x) * problem.w.load(w) })
+                return 0
+            } as CUDNN.ConvolutionOp),
+            "cudnnConvolutionBackwardData": entry({ _, alpha, wd, w, dyd, dy, convolution, algorithm, space, bytes, beta,
+                                                    dxd, dx in
+                guard let problem = ReferenceDNN.Problem(x: .init(tensor: dxd, dx), w: .init(filter: wd, w),
+                                                         convolution: convolution, y: .init(tensor: dyd, dy)),
+                      ReferenceDNN.workspaceSuffices(algorithm, space, bytes) else { return ReferenceDNN.badParameter }
+                problem.accumulate(into: problem.x, alpha: alpha!.load(as: Float.self), beta: beta!.load(as: Float.self),
+                                   pick: { x, _, _ in x }, value: { _, w, y in problem.y.load(y) * problem.w.load(w) })
+                return 0
+            } as CUDNN.ConvolutionOp),
+            "cudnnConvolutionBackwardFilter": entry({ _, alpha, xd, x, dyd, dy, convolution, algorithm, space, bytes, beta,
+                                                      dwd, dw in
+                guard let problem = ReferenceDNN.Problem(x: .init(tensor: xd, x), w: .init(filter: dwd, dw),
+                                                         convolution: convolution, y: .init(tensor: dyd, dy)),
+                      ReferenceDNN.workspaceSuffices(algorithm, space, bytes) else { return ReferenceDNN.badParameter }
+                problem.accumulate(into: problem.w, alpha: alpha!.load(as: Float.self), beta: beta!.load(as: Float.self),
+                                   pick: { _, w, _ in w }, value: { x, _, y in problem.x.load(x) * problem.y.load(y) })
+                return 0
+            } as CUDNN.ConvolutionOp),
+            "cudnnConvolutionBackwardBias": entry({ _, alpha, dyd, dy, beta, dbd, db in
+                guard let gradient = Operand(tensor: dyd, dy), let sums = Operand(tensor: dbd, db),
+                      sums.dims == [1, gradient.dims[1], 1, 1], sums.dataType == gradient.dataType else {
+                    return ReferenceDNN.badParameter
+                }
+                for channel in 0..<gradient.dims[1] {
+                    var total: Float = 0
+                    for n in 0..<gradient.dims[0] {
+                        for h in 0..<gradient.dims[2] {
+                            for w in 0..<gradient.dims[3] { total += gradient.load(gradient.offset(n, channel, h, w)) }
+                        }
+                    }
+                    sums.store(total, at: sums.offset(0, channel, 0, 0), alpha: alpha!.load(as: Float.self),
+                               beta: beta!.load(as: Float.self))
+                }
+                return 0
+            } as CUDNN.ConvolutionBackwardBias),
+            "cudnnBatchNormalizationForwardTraining": entry({ _, mode, alpha, beta, xd, x, yd, y, cd, scale, bias, factor,
+                                                              runningMean, runningVar, eps, savedMean, savedInverse in
+                guard let problem = BatchNorm(mode: mode, data: [(xd, x), (yd, y)], channel: cd),
+                      let scale = problem.channel(scale), let bias = problem.channel(bias), eps >= 0,
+                      (runningMean == 0) == (runningVar == 0) else { return ReferenceDNN.badParameter }
+                let (input, output) = (problem.data[0], problem.data[1])
+                for c in 0..<problem.channels {
+                    let values = problem.offsets(input, channel: c).map(input.load)
+                    let mean = values.reduce(0, +) / Float(problem.count)
+                    let variance = values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Float(problem.count)
+                    let inverse = 1 / (variance + Float(eps)).squareRoot()
+                    let (gamma, shift) = (scale.load(c), bias.load(c))
+                    for offset in problem.offsets(output, channel: c) {
+                        output.store(gamma * (input.load(offset) - mean) * inverse + shift, at: offset,
+                                     alpha: alpha!.load(as: Float.self), beta: beta!.load(as: Float.self))
+                    }
+                    let f = Float(factor), unbiased = variance * Float(problem.count) / Float(max(problem.count - 1, 1))
+                    if let averageMean = problem.channel(runningMean), let averageVar = problem.channel(runningVar) {
+                        averageMean.store(averageMean.load(c) * (1 - f) + f * mean, at: c, alpha: 1, beta: 0)
+                        averageVar.store(averageVar.load(c) * (1 - f) + f * unbiased, at: c, alpha: 1, beta: 0)
+                    }
+                    problem.channel(savedMean)?.store(mean, at: c, alpha: 1, beta: 0)
+                    problem.channel(savedInverse)?.store(inverse, at: c, alpha: 1, beta: 0)
+                }
+                return 0
+            } as CUDNN.BatchNormTraining),
+            "cudnnBatchNormalizationForwardInference": entry({ _, mode, alpha, beta, xd, x, yd, y, cd, scale, bias,
+                                                               mean, variance, eps in
+                guard let problem = BatchNorm(mode: mode, data: [(xd, x), (yd, y)], channel: cd),
+                      let scale = problem.channel(scale), let bias = problem.channel(bias),
+                      let mean = problem.channel(mean), let variance = problem.channel(variance),
+                      eps >= 0 else { return ReferenceDNN.badParameter }
+                let (input, output) = (problem.data[0], problem.data[1])
+                for c in 0..<problem.channels {
+                    let inverse = 1 / (variance.load(c) + Float(eps)).squareRoot()
+                    for (from, to) in zip(problem.offsets(input, channel: c), problem.offsets(output, channel: c)) {
+                        output.store(scale.load(c) * (input.load(from) - mean.load(c)) * inverse + bias.load(c), at: to,
+                                     alpha: alpha!.load(as: Float.self), beta: beta!.load(as: Float.self))
+                    }
+                }
+                return 0
+            } as CUDNN.BatchNormInference),
+            "cudnnBatchNormalizationBackward": entry({ _, mode, alphaData, betaData, alphaParameters, betaParameters,
+                                                       xd, x, dyd, dy, dxd, dx, cd, scale, dScale, dBias, eps,
+                                                       savedMean, savedInverse in
+                guard let problem = BatchNorm(mode: mode, data: [(xd, x), (dyd, dy), (dxd, dx)], channel: cd),
+                      let scale = problem.channel(scale), let dScale = problem.channel(dScale),
+                      let dBias = problem.channel(dBias), let mean = problem.channel(savedMean),
+                      let inverse = problem.channel(savedInverse), eps >= 0 else { return ReferenceDNN.badParameter }
+                let (input, gradient, result) = (problem.data[0], problem.data[1], problem.data[2])
+                let m = Float(problem.count)
+                for c in 0..<problem.channels {
+                    let xs = problem.offsets(input, channel: c).map(input.load)
+                    let dys = problem.offsets(gradient, channel: c).map(gradient.load)
+                    let normalized = xs.map { ($0 - mean.load(c)) * inverse.load(c) }
+                    let biasGradient = dys.reduce(0, +)
+                    let scaleGradient = zip(dys, normalized).map(*).reduce(0, +)
+                    for (index, offset) in problem.offsets(result, channel: c).enumerated() {
+                        let value = scale.load(c) * inverse.load(c) / m
+                            * (m * dys[index] - biasGradient - normalized[index] * scaleGradient)
+                        result.store(value, at: offset, alpha: alphaData!.load(as: Float.self),
+                                     beta: betaData!.load(as: Float.self))
+                    }
+                    dScale.store(scaleGradient, at: c, alpha: alphaParameters!.load(as: Float.self),
+                                 beta: betaParameters!.load(as: Float.self))
+                    dBias.store(biasGradient, at: c, alpha: alphaParameters!.load(as: Float.self),
+                                beta: betaParameters!.load(as: Float.self))
+                }
+                return 0
+            } as CUDNN.BatchNormBackward),
+            "cudnnSetLRNDescriptor": entry({ _, _, _, _, _ in ReferenceDNN.notSupported } as CUDNN.SetLRN),
+            "cudnnLRNCrossChannelForward": entry({ _, _, _, _, _, _, _, _, _ in ReferenceDNN.notSupported } as CUDNN.LRNForward),
+            "cudnnLRNCrossChannelBackward": entry({ _, _, _, _, _, _, _, _, _, _, _, _, _ in
+                ReferenceDNN.notSupported } as CUDNN.LRNBackward),
+        ]
+        for kind in ["Tensor", "Filter", "Convolution", "LRN"] {
+            table["cudnnCreate\(kind)Descriptor"] = entry(create)
+            table["cudnnDestroy\(kind)Descriptor"] = entry(destroy)
+        }
+        return table
+    }()
+
+    private static let badParameterText = strdup("CUDNN_STATUS_BAD_PARAM (stand-in)")!
+    private static let otherText = strdup("CUDNN_STATUS_NOT_SUPPORTED (stand-in)")!
+}
