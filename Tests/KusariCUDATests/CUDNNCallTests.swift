@@ -3,14 +3,14 @@ import KusariTestSupport
 import Testing
 @testable import KusariCUDA
 
-/// The CUDA backend's convolutions and batch normalisation through the ``ReferenceDNN`` stand-in, against the CPU's, on a
+/// The CUDA backend's convolutions, batch normalisation and LRN through the ``ReferenceDNN`` stand-in, against the CPU's, on a
 /// machine without a GPU: the descriptors it builds (shapes, strides, padding, stride, dilation,
 /// groups, data and compute types), the roles it gives cuDNN's three convolution calls for
 /// convolution and transposed convolution, its algorithm choice and workspace must give the
 /// CPU's output, input gradient and weight gradient (and bias gradient for float32), in float32,
 /// float16 and bfloat16. Tolerances relative to `max(1, |value|)`: 1e-5 for float32, 2e-3 for
 /// float16 and 1e-2 for bfloat16 (one rounding of the result to the 16-bit type). Batch
-/// normalisation is checked the same way (float32). Needs NVRTC for the backend: skipped with a
+/// normalisation and LRN are checked the same way (float32). Needs NVRTC for the backend: skipped with a
 /// message without it.
 @Suite(.serialized)
 struct CUDNNCallTests {
@@ -19,15 +19,18 @@ struct CUDNNCallTests {
         let transposed: Bool
         let input: [Int], weight: [Int]
         let stride: [Int], padding: [Int], dilation: [Int], groups: Int
+        /// A transposed convolution's requested output size (FCN-style), beyond its natural one.
+        var outputSize: [Int]? = nil
 
         var description: String {
             "\(transposed ? "transposed " : "")input \(input) weight \(weight) stride \(stride) padding \(padding) "
-                + "dilation \(dilation) groups \(groups)"
+                + "dilation \(dilation) groups \(groups)" + (outputSize.map { " output size \($0)" } ?? "")
         }
 
         /// The CPU result of this convolution of `x` with `w`.
         func cpu(_ x: Tensor, _ w: Tensor) -> Tensor {
-            transposed ? convTranspose2d(x, w, stride: stride, padding: padding, dilation: dilation, groups: groups)
+            transposed ? convTranspose2d(x, w, stride: stride, padding: padding, outputSize: outputSize, dilation: dilation,
+                                         groups: groups)
                        : conv2d(x, w, stride: stride, padding: padding, dilation: dilation, groups: groups)
         }
 
@@ -48,6 +51,8 @@ struct CUDNNCallTests {
              dilation: [1, 1], groups: 1),
         Case(transposed: true, input: [1, 4, 3, 5], weight: [4, 1, 3, 3], stride: [3, 2], padding: [0, 1],
              dilation: [1, 1], groups: 2),
+        Case(transposed: true, input: [2, 4, 5, 4], weight: [4, 3, 4, 4], stride: [2, 2], padding: [1, 1],
+             dilation: [1, 1], groups: 1, outputSize: [11, 9]),
     ]
 
     static let ordinal = Int(RecordingDriver.deviceCount) - 3
@@ -124,6 +129,22 @@ struct CUDNNCallTests {
                                                runningVar: variance, training: false, momentum: momentum, eps: eps)
             try expectClose(evaluated.output, expectedEvaluation, 1e-4, "\(shape) evaluation output")
         }
+    }
+
+    /// Cross-channel LRN forward and backward, within 1e-4.
+    @Test func localResponseNormalisationMatchesTheCPU() throws {
+        guard let backend = try standInGPU(ordinal: Self.ordinal - 2, "the cuDNN LRN check") else { return }
+        let (size, alpha, beta, k): (Int, Float, Float, Float) = (5, 0.02, 0.75, 2)
+        let x = parityTensor([2, 7, 3, 2], seed: 1, low: -3, high: 3).requiringGrad()
+        let expected = localResponseNorm(x, size: size, alpha: alpha, beta: beta, k: k)
+        let dy = parityTensor([2, 7, 3, 2], seed: 2)
+        expected.backward(dy)
+        let input = try x.detach().to(device: backend.device)
+        let output = try backend.localResponseNormForward(input: input, size: size, alpha: alpha, beta: beta, k: k)
+        try expectClose(output, expected, 1e-4, "LRN output")
+        let gradient = try backend.localResponseNormBackward(gradient: dy.to(device: backend.device), input: input,
+                                                             output: output, size: size, alpha: alpha, beta: beta, k: k)
+        try expectClose(gradient, try #require(x.grad), 1e-4, "LRN input gradient")
     }
 
     private func expectClose(_ device: Tensor, _ cpu: Tensor, _ tolerance: Float, _ what: String) throws {

@@ -20,7 +20,10 @@ import Synchronization
 /// biased variance, saves the mean and `1/√(var + eps)`, and blends the unbiased variance into
 /// the running variance with the exponential average factor; inference uses the running
 /// statistics; backward gives the data, scale and bias gradients from the saved statistics.
-/// LRN answers `CUDNN_STATUS_NOT_SUPPORTED`.
+/// Cross-channel LRN follows cuDNN's formulas: `y = x / scale^beta` with `scale = k + alpha/n ·
+/// Σ x²` over the `n` channels centred on each one, and the backward
+/// `dx = dy · scale^-beta − 2·beta·alpha/n · x · Σ dy·y/scale` (over the windows holding the
+/// channel), using the `y` it is given.
 final class ReferenceDNN: CFunctionLookup, @unchecked Sendable {
     let path = "CPU reference stand-in for libcudnn"
 
@@ -42,6 +45,7 @@ final class ReferenceDNN: CFunctionLookup, @unchecked Sendable {
         case filter(dataType: Int32, format: Int32, dims: [Int])
         case convolution(padding: [Int], stride: [Int], dilation: [Int], mode: Int32, computeType: Int32,
                          groups: Int, mathType: Int32)
+        case lrn(size: Int, alpha: Float, beta: Float, k: Float)
     }
 
     static let descriptors = Mutex<[Descriptor]>([])
@@ -225,6 +229,41 @@ final class ReferenceDNN: CFunctionLookup, @unchecked Sendable {
                 }
             }
             return offsets
+        }
+    }
+
+    /// A cross-channel LRN: its window and formula constants, and dense float32 NCHW operands
+    /// of one shape.
+    struct LocalResponseNorm {
+        let size: Int, alpha: Float, beta: Float, k: Float
+        let data: [Operand]
+
+        init?(_ descriptor: OpaquePointer?, mode: Int32, _ data: [(OpaquePointer?, CUdeviceptr)]) {
+            guard case let .lrn(size, alpha, beta, k) = ReferenceDNN.descriptor(descriptor),
+                  mode == CUDNN.lrnCrossChannel else { return nil }
+            let operands = data.compactMap { Operand(tensor: $0.0, $0.1) }
+            guard operands.count == data.count, let first = operands.first,
+                  operands.allSatisfy({ $0.dims == first.dims && $0.dataType == CUDNN.DataType.float32.rawValue }) else {
+                return nil
+            }
+            (self.size, self.alpha, self.beta, self.k, self.data) = (size, alpha, beta, k, operands)
+        }
+
+        /// The channels whose window holds channel `c` (the same as `c`'s own window: it is centred).
+        func window(_ c: Int, channels: Int) -> ClosedRange<Int> {
+            max(0, c - (size - 1) / 2)...min(channels - 1, c + size / 2)
+        }
+
+        /// `scale` at `(n, c, h, w)` of `x`.
+        func scale(_ x: Operand, _ n: Int, _ c: Int, _ h: Int, _ w: Int) -> Float {
+            let squares = window(c, channels: x.dims[1]).map { x.load(x.offset(n, $0, h, w)) }.map { $0 * $0 }
+            return k + alpha / Float(size) * squares.reduce(0, +)
+        }
+
+        /// Calls `body(n, c, h, w)` for every element.
+        func forEachElement(_ body: (Int, Int, Int, Int) -> Void) {
+            let dims = data[0].dims
+            for n in 0..<dims[0] { for c in 0..<dims[1] { for h in 0..<dims[2] { for w in 0..<dims[3] { body(n, c, h, w) } } } }
         }
     }
 
@@ -436,10 +475,39 @@ final class ReferenceDNN: CFunctionLookup, @unchecked Sendable {
                 }
                 return 0
             } as CUDNN.BatchNormBackward),
-            "cudnnSetLRNDescriptor": entry({ _, _, _, _, _ in ReferenceDNN.notSupported } as CUDNN.SetLRN),
-            "cudnnLRNCrossChannelForward": entry({ _, _, _, _, _, _, _, _, _ in ReferenceDNN.notSupported } as CUDNN.LRNForward),
-            "cudnnLRNCrossChannelBackward": entry({ _, _, _, _, _, _, _, _, _, _, _, _, _ in
-                ReferenceDNN.notSupported } as CUDNN.LRNBackward),
+            "cudnnSetLRNDescriptor": entry({ descriptor, size, alpha, beta, k in
+                guard (1...16).contains(size), k >= 1e-5, beta >= 0.01 else { return ReferenceDNN.badParameter }
+                return ReferenceDNN.set(descriptor, .lrn(size: Int(size), alpha: Float(alpha), beta: Float(beta), k: Float(k)))
+            } as CUDNN.SetLRN),
+            "cudnnLRNCrossChannelForward": entry({ _, descriptor, mode, alpha, xd, x, beta, yd, y in
+                guard let lrn = LocalResponseNorm(descriptor, mode: mode, [(xd, x), (yd, y)]) else {
+                    return ReferenceDNN.badParameter
+                }
+                let (input, output) = (lrn.data[0], lrn.data[1])
+                lrn.forEachElement { n, c, h, w in
+                    let value = input.load(input.offset(n, c, h, w)) * pow(lrn.scale(input, n, c, h, w), -lrn.beta)
+                    output.store(value, at: output.offset(n, c, h, w), alpha: alpha!.load(as: Float.self),
+                                 beta: beta!.load(as: Float.self))
+                }
+                return 0
+            } as CUDNN.LRNForward),
+            "cudnnLRNCrossChannelBackward": entry({ _, descriptor, mode, alpha, yd, y, dyd, dy, xd, x, beta, dxd, dx in
+                guard let lrn = LocalResponseNorm(descriptor, mode: mode, [(yd, y), (dyd, dy), (xd, x), (dxd, dx)]) else {
+                    return ReferenceDNN.badParameter
+                }
+                let (output, gradient, input, result) = (lrn.data[0], lrn.data[1], lrn.data[2], lrn.data[3])
+                lrn.forEachElement { n, c, h, w in
+                    let at = { (channel: Int) in input.offset(n, channel, h, w) }
+                    let spread = lrn.window(c, channels: input.dims[1]).map { j in
+                        gradient.load(at(j)) * output.load(at(j)) / lrn.scale(input, n, j, h, w)
+                    }.reduce(0, +)
+                    let value = gradient.load(at(c)) * pow(lrn.scale(input, n, c, h, w), -lrn.beta)
+                        - 2 * lrn.beta * lrn.alpha / Float(lrn.size) * input.load(at(c)) * spread
+                    result.store(value, at: result.offset(n, c, h, w), alpha: alpha!.load(as: Float.self),
+                                 beta: beta!.load(as: Float.self))
+                }
+                return 0
+            } as CUDNN.LRNBackward),
         ]
         for kind in ["Tensor", "Filter", "Convolution", "LRN"] {
             table["cudnnCreate\(kind)Descriptor"] = entry(create)
