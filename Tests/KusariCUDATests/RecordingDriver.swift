@@ -3,8 +3,9 @@ import Synchronization
 @testable import KusariCUDA
 
 /// A stand-in for `libcuda` that runs on the CPU: device memory is zeroed host memory, copies are
-/// `memcpy`, streams and events are always complete, and kernels are recorded by name, not run
-/// (except the one that carries small uploads, ``storeBytes(_:)``).
+/// `memcpy`, streams and events are always complete, and kernels are recorded by name. Kernels
+/// queued on a stream given a ``KernelEmulator`` (``emulateKernels(on:with:)``) run on the CPU;
+/// elsewhere they are not run, except the one that carries small uploads (``storeBytes(_:)``).
 ///
 /// With it, a ``CUDABackend`` goes through all its host-side work (allocation, uploads, NVRTC,
 /// module loading and every launch with its argument check) on a machine without a GPU. Kernel
@@ -31,6 +32,13 @@ final class RecordingDriver: CFunctionLookup, @unchecked Sendable {
         var modules: [String] = []
         var kernelNames: [String] = []
         var launches: [String] = []
+        var streams = 0
+        var emulators: [UInt: KernelEmulator] = [:]
+    }
+
+    /// Runs the kernels later queued on `stream` with `emulator`.
+    static func emulateKernels(on stream: CUstream, with emulator: KernelEmulator) {
+        state.withLock { $0.emulators[UInt(bitPattern: UnsafeRawPointer(stream))] = emulator }
     }
 
     static let state = Mutex(State())
@@ -108,7 +116,11 @@ final class RecordingDriver: CFunctionLookup, @unchecked Sendable {
                 return 0
             } as CUDADriver.MemsetD32Async),
             "cuMemGetInfo_v2": entry({ $0?.pointee = 80 << 30; $1?.pointee = 80 << 30; return 0 } as CUDADriver.MemGetInfo),
-            "cuStreamCreate": entry({ $0?.pointee = RecordingDriver.token; _ = $1; return 0 } as CUDADriver.StreamCreate),
+            "cuStreamCreate": entry({ stream, _ in
+                let index = RecordingDriver.state.withLock { $0.streams += 1; return $0.streams }
+                stream?.pointee = OpaquePointer(bitPattern: 0x10_0000 + index)
+                return 0
+            } as CUDADriver.StreamCreate),
             "cuStreamSynchronize": entry(succeed),
             "cuStreamDestroy_v2": entry(succeed),
             "cuEventCreate": entry({ $0?.pointee = RecordingDriver.token; _ = $1; return 0 } as CUDADriver.EventCreate),
@@ -137,13 +149,18 @@ final class RecordingDriver: CFunctionLookup, @unchecked Sendable {
                 function?.pointee = RecordingDriver.handle(index)
                 return 0
             } as CUDADriver.ModuleGetFunction),
-            "cuLaunchKernel": entry({ function, _, _, _, _, _, _, _, _, parameters, _ in
-                let name = RecordingDriver.state.withLock { state in
+            "cuLaunchKernel": entry({ function, gx, gy, gz, bx, by, bz, _, stream, parameters, _ in
+                let (name, emulator) = RecordingDriver.state.withLock { state in
                     let name = state.kernelNames[RecordingDriver.index(function)]
                     state.launches.append(name)
-                    return name
+                    return (name, state.emulators[UInt(bitPattern: UnsafeRawPointer(stream))])
                 }
-                if name == "kusari_store_bytes", let parameters { RecordingDriver.storeBytes(parameters) }
+                guard let parameters else { return 1 }  // CUDA_ERROR_INVALID_VALUE
+                if let launcher = emulator?.launchers[name] {
+                    launcher(parameters, gx, gy, gz, bx, by, bz)
+                } else if name == "kusari_store_bytes" {
+                    RecordingDriver.storeBytes(parameters)
+                }
                 return 0
             } as CUDADriver.LaunchKernel),
             "cuGetErrorName": entry({ _, text in text?.pointee = RecordingDriver.errorText; return 0 } as CUDADriver.GetErrorText),
