@@ -1,12 +1,13 @@
 # Kusari — build, test and run. Every target installs the Debian packages it needs first.
 SHELL := /bin/bash
-APT_PACKAGES := libdnnl-dev zlib1g-dev libmatio-dev libpng-dev libturbojpeg0-dev libcairo2-dev xz-utils
+APT_PACKAGES := libdnnl-dev zlib1g-dev libmatio-dev libpng-dev libturbojpeg0-dev libcairo2-dev xz-utils g++
 SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 SWIFT ?= swift
 
 .PHONY: deps nvrtc bindings build release test gpu-test run bench clean
 
-## deps: install the C libraries Kusari links (oneDNN, zlib) when missing.
+## deps: install the C libraries Kusari links (oneDNN, zlib, …) and g++ (the tests compile the GPU kernels for
+## the CPU) when missing.
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \

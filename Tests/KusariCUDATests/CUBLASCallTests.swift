@@ -43,10 +43,8 @@ struct CUBLASCallTests {
         }
     }
 
-    static let ordinal = Int(RecordingDriver.deviceCount) - 2
-
     @Test func productsMatchTheCPUForEveryLayout() throws {
-        guard let backend = try standInGPU(ordinal: Self.ordinal, "the cuBLAS call check") else { return }
+        guard let backend = try standInGPU(ordinal: StandInOrdinal.matrixProducts, "the cuBLAS call check") else { return }
         for dtype in [DType.float32, .float16, .bfloat16] {
             try checkProducts(dtype, on: backend)
         }

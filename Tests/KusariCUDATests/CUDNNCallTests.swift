@@ -55,10 +55,8 @@ struct CUDNNCallTests {
              dilation: [1, 1], groups: 1, outputSize: [11, 9]),
     ]
 
-    static let ordinal = Int(RecordingDriver.deviceCount) - 3
-
     @Test func convolutionsMatchTheCPU() throws {
-        guard let backend = try standInGPU(ordinal: Self.ordinal, "the cuDNN call check") else { return }
+        guard let backend = try standInGPU(ordinal: StandInOrdinal.convolutions, "the cuDNN call check") else { return }
         for deterministic in [false, true] {
             backend.deterministic = deterministic
             defer { backend.deterministic = false }
@@ -98,7 +96,7 @@ struct CUDNNCallTests {
     /// place), backward and evaluation of spatial batch normalisation, for NCHW and `[N, C]`
     /// input, within 1e-4 (sums over the batch run in another order).
     @Test func batchNormalisationMatchesTheCPU() throws {
-        guard let backend = try standInGPU(ordinal: Self.ordinal - 1, "the cuDNN batch-norm check") else { return }
+        guard let backend = try standInGPU(ordinal: StandInOrdinal.batchNorm, "the cuDNN batch-norm check") else { return }
         for shape in [[4, 3, 5, 2], [6, 4]] {
             let channels = shape[1], (momentum, eps): (Float, Float) = (0.1, 1e-5)
             let x = parityTensor(shape, seed: 1).requiringGrad()
@@ -133,7 +131,7 @@ struct CUDNNCallTests {
 
     /// Cross-channel LRN forward and backward, within 1e-4.
     @Test func localResponseNormalisationMatchesTheCPU() throws {
-        guard let backend = try standInGPU(ordinal: Self.ordinal - 2, "the cuDNN LRN check") else { return }
+        guard let backend = try standInGPU(ordinal: StandInOrdinal.localResponseNorm, "the cuDNN LRN check") else { return }
         let (size, alpha, beta, k): (Int, Float, Float, Float) = (5, 0.02, 0.75, 2)
         let x = parityTensor([2, 7, 3, 2], seed: 1, low: -3, high: 3).requiringGrad()
         let expected = localResponseNorm(x, size: size, alpha: alpha, beta: beta, k: k)

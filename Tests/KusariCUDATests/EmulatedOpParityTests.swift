@@ -15,12 +15,10 @@ import Testing
 /// compiles the kernels for the driver) and a C++ compiler: skipped with a message without them.
 @Suite(.serialized)
 struct EmulatedOpParityTests {
-    static let ordinal = Int(RecordingDriver.deviceCount) - 6
-
     /// The stand-in GPU running the emulated kernels, built once for every case.
     static let gpu: Result<CUDABackend?, Error> = Result {
         guard let emulator = try KernelEmulator.build(),
-              let backend = try standInGPU(ordinal: ordinal, "the emulated op parity catalogue") else { return nil }
+              let backend = try standInGPU(ordinal: StandInOrdinal.emulatedKernels, "the emulated op parity catalogue") else { return nil }
         RecordingDriver.emulateKernels(on: backend.context.stream, with: emulator)
         return backend
     }

@@ -15,13 +15,9 @@ import Testing
 /// a GPU). Needs NVRTC: skipped with a message without it, failed with `KUSARI_REQUIRE_NVRTC`.
 @Suite(.serialized)
 struct KernelLaunchTests {
-    /// The device ordinal the stand-in GPU is registered as (out of the way of real GPUs and of
-    /// the emulated devices of other suites).
-    static let ordinal = Int(RecordingDriver.deviceCount) - 1
-
 
     @Test func everyLaunchFitsItsKernel() throws {
-        guard let backend = try standInGPU(ordinal: Self.ordinal, "the kernel launch check") else { return }
+        guard let backend = try standInGPU(ordinal: StandInOrdinal.kernelLaunches, "the kernel launch check") else { return }
 
         var ran: [String] = []
         for parityCase in OpParityCatalogue.all {

@@ -13,7 +13,7 @@ import Synchronization
 /// launched and that every launch's arguments fit the compiled kernel.
 final class RecordingDriver: CFunctionLookup, @unchecked Sendable {
     /// The number of GPUs it reports.
-    static let deviceCount: Int32 = 64
+    static let deviceCount: Int32 = 128
 
     let path = "recording stand-in for libcuda"
 

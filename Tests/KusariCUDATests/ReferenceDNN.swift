@@ -1,4 +1,5 @@
 import Foundation
+import Kusari
 import Synchronization
 @testable import KusariCUDA
 
@@ -9,7 +10,9 @@ import Synchronization
 /// the legacy convolution API: `y = alpha·conv(x, w) + beta·y` (and the backward-data,
 /// backward-filter and backward-bias counterparts) over NCHW tensors addressed through their
 /// descriptors' strides, `[K, C/groups, R, S]` filters, padding, stride, dilation, groups,
-/// cross-correlation or convolution mode, float32 scaling factors. It refuses what cuDNN refuses
+/// cross-correlation or convolution mode, float32 scaling factors. It reads the operands through
+/// the descriptors and computes with Kusari's CPU convolution (tested on its own against
+/// reference values), so what it checks is how the backend describes each call to cuDNN. It refuses what cuDNN refuses
 /// with `CUDNN_STATUS_BAD_PARAM`: tensors whose sizes do not make the convolution (the output
 /// size formula, channels and groups), mixed data types, a compute type other than float32, a
 /// workspace smaller than the algorithm's. Its algorithm heuristics list two algorithms, a
@@ -109,6 +112,43 @@ final class ReferenceDNN: CFunctionLookup, @unchecked Sendable {
             }
         }
 
+        /// The operand's values as a contiguous float32 CPU tensor, read through its strides
+        /// (spatially flipped when `flipped`).
+        func tensor(flipped: Bool = false) -> Tensor {
+            var values = [Float](repeating: 0, count: count)
+            var index = 0
+            for a in 0..<dims[0] {
+                for b in 0..<dims[1] {
+                    for c in 0..<dims[2] {
+                        for d in 0..<dims[3] {
+                            let (h, w) = flipped ? (dims[2] - 1 - c, dims[3] - 1 - d) : (c, d)
+                            values[index] = load(offset(a, b, h, w))
+                            index += 1
+                        }
+                    }
+                }
+            }
+            return Tensor(values, shape: dims)
+        }
+
+        /// Stores the contiguous `values` (of the operand's shape) scaled, through its strides
+        /// (spatially flipped when `flipped`).
+        func store(_ values: Tensor, alpha: Float, beta: Float, flipped: Bool = false) {
+            let scalars = values.contiguous().scalars
+            var index = 0
+            for a in 0..<dims[0] {
+                for b in 0..<dims[1] {
+                    for c in 0..<dims[2] {
+                        for d in 0..<dims[3] {
+                            let (h, w) = flipped ? (dims[2] - 1 - c, dims[3] - 1 - d) : (c, d)
+                            store(scalars[index], at: offset(a, b, h, w), alpha: alpha, beta: beta)
+                            index += 1
+                        }
+                    }
+                }
+            }
+        }
+
         /// Stores `alpha·value + beta·old` (the old value not read when `beta` is 0), rounded
         /// to nearest even for the 16-bit types.
         func store(_ value: Float, at offset: Int, alpha: Float, beta: Float) {
@@ -150,53 +190,30 @@ final class ReferenceDNN: CFunctionLookup, @unchecked Sendable {
             flips = mode == CUDNN.ConvolutionMode.convolution.rawValue
         }
 
-        /// Calls `visit(xOffset, wOffset, yOffset)` for every product the convolution sums.
-        func forEachProduct(_ visit: (Int, Int, Int) -> Void) {
-            let (batch, outChannels) = (y.dims[0], y.dims[1])
-            let (groupIn, groupOut) = (w.dims[1], outChannels / groups)
-            let (kh, kw) = (w.dims[2], w.dims[3])
-            for n in 0..<batch {
-                for k in 0..<outChannels {
-                    let group = k / groupOut
-                    for p in 0..<y.dims[2] {
-                        for q in 0..<y.dims[3] {
-                            let yOffset = y.offset(n, k, p, q)
-                            for c in 0..<groupIn {
-                                for r in 0..<kh {
-                                    let row = p * stride[0] - padding[0] + r * dilation[0]
-                                    guard row >= 0, row < x.dims[2] else { continue }
-                                    for s in 0..<kw {
-                                        let column = q * stride[1] - padding[1] + s * dilation[1]
-                                        guard column >= 0, column < x.dims[3] else { continue }
-                                        let (fr, fs) = flips ? (kh - 1 - r, kw - 1 - s) : (r, s)
-                                        visit(x.offset(n, group * groupIn + c, row, column), w.offset(k, c, fr, fs), yOffset)
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
+        /// The convolution of the CPU tensors `x` and `w` (the filter already flipped for
+        /// convolution mode), by Kusari's CPU convolution with the descriptor's settings.
+        func convolve(_ x: Tensor, _ w: Tensor) -> Tensor {
+            conv2d(x, w, stride: stride, padding: padding, dilation: dilation, groups: groups)
         }
 
-        /// Sums `value(xOffset, wOffset, yOffset)` into the element of `target` that `pick` names,
-        /// then stores every element of `target` scaled.
-        func accumulate(into target: Operand, alpha: Float, beta: Float, pick: (Int, Int, Int) -> Int,
-                        value: (Int, Int, Int) -> Float) {
-            var sums: [Int: Float] = [:]
-            forEachProduct { xOffset, wOffset, yOffset in
-                sums[pick(xOffset, wOffset, yOffset), default: 0] += value(xOffset, wOffset, yOffset)
-            }
-            for a in 0..<target.dims[0] {
-                for b in 0..<target.dims[1] {
-                    for c in 0..<target.dims[2] {
-                        for d in 0..<target.dims[3] {
-                            let offset = target.offset(a, b, c, d)
-                            target.store(sums[offset] ?? 0, at: offset, alpha: alpha, beta: beta)
-                        }
-                    }
-                }
-            }
+        /// `y = alpha·conv(x, w) + beta·y`.
+        func forward(alpha: Float, beta: Float) {
+            let result = Autocast.run(nil) { GradMode.withNoGrad { convolve(x.tensor(), w.tensor(flipped: flips)) } }
+            y.store(result, alpha: alpha, beta: beta)
+        }
+
+        /// `x = alpha·∂(conv)/∂x · y + beta·x` (`y` holding the output gradient).
+        func backwardData(alpha: Float, beta: Float) {
+            let input = Tensor.zeros(x.dims).requiringGrad()
+            Autocast.run(nil) { GradMode.withGrad { convolve(input, w.tensor(flipped: flips)).backward(y.tensor()) } }
+            x.store(input.grad!, alpha: alpha, beta: beta)
+        }
+
+        /// `w = alpha·∂(conv)/∂w · y + beta·w` (`y` holding the output gradient).
+        func backwardFilter(alpha: Float, beta: Float) {
+            let filter = Tensor.zeros(w.dims).requiringGrad()
+            Autocast.run(nil) { GradMode.withGrad { convolve(x.tensor(), filter).backward(y.tensor()) } }
+            w.store(filter.grad!, alpha: alpha, beta: beta, flipped: flips)
         }
     }
 
@@ -366,8 +383,7 @@ final class ReferenceDNN: CFunctionLookup, @unchecked Sendable {
                 guard let problem = ReferenceDNN.Problem(x: .init(tensor: xd, x), w: .init(filter: wd, w),
                                                          convolution: convolution, y: .init(tensor: yd, y)),
                       ReferenceDNN.workspaceSuffices(algorithm, space, bytes) else { return ReferenceDNN.badParameter }
-                problem.accumulate(into: problem.y, alpha: alpha!.load(as: Float.self), beta: beta!.load(as: Float.self),
-                                   pick: { _, _, y in y }, value: { x, w, _ in problem.x.load(x) * problem.w.load(w) })
+                problem.forward(alpha: alpha!.load(as: Float.self), beta: beta!.load(as: Float.self))
                 return 0
             } as CUDNN.ConvolutionOp),
             "cudnnConvolutionBackwardData": entry({ _, alpha, wd, w, dyd, dy, convolution, algorithm, space, bytes, beta,
@@ -375,8 +391,7 @@ final class ReferenceDNN: CFunctionLookup, @unchecked Sendable {
                 guard let problem = ReferenceDNN.Problem(x: .init(tensor: dxd, dx), w: .init(filter: wd, w),
                                                          convolution: convolution, y: .init(tensor: dyd, dy)),
                       ReferenceDNN.workspaceSuffices(algorithm, space, bytes) else { return ReferenceDNN.badParameter }
-                problem.accumulate(into: problem.x, alpha: alpha!.load(as: Float.self), beta: beta!.load(as: Float.self),
-                                   pick: { x, _, _ in x }, value: { _, w, y in problem.y.load(y) * problem.w.load(w) })
+                problem.backwardData(alpha: alpha!.load(as: Float.self), beta: beta!.load(as: Float.self))
                 return 0
             } as CUDNN.ConvolutionOp),
             "cudnnConvolutionBackwardFilter": entry({ _, alpha, xd, x, dyd, dy, convolution, algorithm, space, bytes, beta,
@@ -384,8 +399,7 @@ final class ReferenceDNN: CFunctionLookup, @unchecked Sendable {
                 guard let problem = ReferenceDNN.Problem(x: .init(tensor: xd, x), w: .init(filter: dwd, dw),
                                                          convolution: convolution, y: .init(tensor: dyd, dy)),
                       ReferenceDNN.workspaceSuffices(algorithm, space, bytes) else { return ReferenceDNN.badParameter }
-                problem.accumulate(into: problem.w, alpha: alpha!.load(as: Float.self), beta: beta!.load(as: Float.self),
-                                   pick: { _, w, _ in w }, value: { x, _, y in problem.x.load(x) * problem.y.load(y) })
+                problem.backwardFilter(alpha: alpha!.load(as: Float.self), beta: beta!.load(as: Float.self))
                 return 0
             } as CUDNN.ConvolutionOp),
             "cudnnConvolutionBackwardBias": entry({ _, alpha, dyd, dy, beta, dbd, db in

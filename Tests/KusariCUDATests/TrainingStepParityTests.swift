@@ -17,7 +17,7 @@ struct TrainingStepParityTests {
     }
 
     /// The step on `device`, from `network`'s current weights, the default generator at `randomState`.
-    private func step(_ network: any Module & UnaryLayer, _ images: Tensor, _ labels: Tensor, on device: Device,
+    private static func step(_ network: any Module & UnaryLayer, _ images: Tensor, _ labels: Tensor, on device: Device,
                       randomState: (seed: UInt64, offset: UInt64)) throws -> Step {
         try network.move(to: device)
         let optimizer = MomentumSGD(network, learningRate: 0.01, momentum: 0.9)
@@ -28,25 +28,39 @@ struct TrainingStepParityTests {
         return Step(loss: loss.item(), weights: network.namedParameters().map { ($0.0, $0.1.scalars) })
     }
 
-    private func copy(of network: any Module & UnaryLayer, model: BenchmarkModel) throws -> any Module & UnaryLayer {
+    /// A network of `model` with `network`'s weights and training modes.
+    private static func copy(of network: any Module & UnaryLayer, model: BenchmarkModel) throws -> any Module & UnaryLayer {
         let twin = model.makeNetwork()
         try twin.loadStateDict(network.stateDict())
-        twin.train()
+        for ((_, original), (_, copied)) in zip(network.namedModules(), twin.namedModules()) {
+            copied.train(original.isTraining)
+        }
         return twin
     }
 
     @Test(arguments: BenchmarkModel.allCases)
     func oneStepMatchesTheCPU(_ model: BenchmarkModel) throws {
         guard let backend = GPU.orSkip("the \(model.rawValue) training step")?.backend else { return }
+        try Self.compareOneStep(model, batch: 8, on: backend.device)
+    }
+
+    /// One training step of `model` on a `batch` of random images, on `device` and on the CPU,
+    /// compared with the tolerances above. Without `dropout`, the dropout layers pass their
+    /// input through, so the comparison does not depend on `Generator.default`, which tests
+    /// running at the same time in the process also draw from.
+    static func compareOneStep(_ model: BenchmarkModel, batch: Int, on device: Device, dropout: Bool = true) throws {
         let generator = Generator(seed: 5)
         let network = model.makeNetwork()
         network.train()
-        let images = Tensor.normal([8] + model.inputShape, generator: generator)
-        let labels = Tensor.randint([8], low: 0, high: model.classes, generator: generator)
+        if !dropout {
+            for case let layer as Dropout in network.modules() { layer.eval() }
+        }
+        let images = Tensor.normal([batch] + model.inputShape, generator: generator)
+        let labels = Tensor.randint([batch], low: 0, high: model.classes, generator: generator)
         let twin = try copy(of: network, model: model)
         let randomState = Generator.default.state
         let cpu = try step(network, images, labels, on: .cpu, randomState: randomState)
-        let gpu = try step(twin, images, labels, on: backend.device, randomState: randomState)
+        let gpu = try step(twin, images, labels, on: device, randomState: randomState)
         #expect(Swift.abs(gpu.loss - cpu.loss) <= 1e-4 * Swift.abs(cpu.loss), "\(model.rawValue) loss \(gpu.loss) vs \(cpu.loss)")
         for ((name, expected), (_, actual)) in zip(cpu.weights, gpu.weights) {
             let worst = zip(expected, actual).map { Swift.abs($0 - $1) - 1e-3 * Swift.abs($0) }.max() ?? 0
@@ -64,8 +78,10 @@ struct TrainingStepParityTests {
         let images = Tensor.normal([16] + model.inputShape, generator: generator)
         let labels = Tensor.randint([16], low: 0, high: model.classes, generator: generator)
         let randomState = Generator.default.state
-        let first = try step(try copy(of: network, model: model), images, labels, on: backend.device, randomState: randomState)
-        let second = try step(try copy(of: network, model: model), images, labels, on: backend.device, randomState: randomState)
+        let first = try Self.step(try Self.copy(of: network, model: model), images, labels, on: backend.device,
+                                  randomState: randomState)
+        let second = try Self.step(try Self.copy(of: network, model: model), images, labels, on: backend.device,
+                                   randomState: randomState)
         #expect(first.loss == second.loss)
         for ((name, a), (_, b)) in zip(first.weights, second.weights) { #expect(a == b, "\(name) differs between runs") }
     }
