@@ -21,12 +21,13 @@ final class KernelEmulator: @unchecked Sendable {
 
     private init(launchers: [String: Launcher]) { self.launchers = launchers }
 
-    /// Every kernel source compiled into one shared library with `clang++`, or `nil` (with the
-    /// reason printed) when no C++ compiler is found. A source that does not compile throws.
+    /// Every kernel source compiled into one shared library with `$CXX`, `clang++` (the Swift
+    /// toolchain's) or `g++`, or `nil` (with the reason printed) when none is found. A source
+    /// that does not compile throws.
     static func build() throws -> KernelEmulator? {
-        let compiler = ProcessInfo.processInfo.environment["CXX"] ?? "clang++"
-        guard (try? run(compiler, ["--version"])) != nil else {
-            print("skipped: no C++ compiler (\(compiler)) to build the kernel emulator")
+        let candidates = [ProcessInfo.processInfo.environment["CXX"], "clang++", "g++"].compactMap { $0 }
+        guard let compiler = candidates.first(where: { (try? run($0, ["--version"])) != nil }) else {
+            print("skipped: no C++ compiler (\(candidates.joined(separator: ", "))) to build the kernel emulator")
             return nil
         }
         let directory = FileManager.default.temporaryDirectory
