@@ -11,7 +11,7 @@ import Synchronization
 /// module loading and every launch with its argument check) on a machine without a GPU. Kernel
 /// results are meaningless (nothing computes them); what a test learns is which kernels were
 /// launched and that every launch's arguments fit the compiled kernel.
-final class RecordingDriver: CFunctionLookup, @unchecked Sendable {
+final class RecordingDriver: StandInLibrary, @unchecked Sendable {
     /// The number of GPUs it reports.
     static let deviceCount: Int32 = 128
 
@@ -20,12 +20,6 @@ final class RecordingDriver: CFunctionLookup, @unchecked Sendable {
     /// The names of the kernels launched so far, in order.
     static var launches: [String] { state.withLock { $0.launches } }
 
-    func address(of name: String) throws -> UnsafeMutableRawPointer {
-        guard let function = Self.functions[name] else {
-            throw CUDAError.missingSymbol(library: path, symbol: name)
-        }
-        return function
-    }
 
     /// What the stand-in remembers between calls (the functions cannot capture anything).
     struct State {
@@ -63,23 +57,22 @@ final class RecordingDriver: CFunctionLookup, @unchecked Sendable {
     /// Any non-null handle, for contexts, streams and events.
     private static let token = OpaquePointer(bitPattern: 0x1000)!
 
-    private static let functions: [String: UnsafeMutableRawPointer] = {
-        func entry<F>(_ function: F) -> UnsafeMutableRawPointer { unsafeBitCast(function, to: UnsafeMutableRawPointer.self) }
+    static let functions: [String: UnsafeMutableRawPointer] = {
         let succeed: CUDADriver.StreamOp = { _ in 0 }
         let succeedOnEvent: CUDADriver.EventOp = { _ in 0 }
         let count: CUDADriver.GetInt = { $0?.pointee = RecordingDriver.deviceCount; return 0 }
         return [
-            "cuInit": entry({ _ in 0 } as CUDADriver.Init),
-            "cuDriverGetVersion": entry({ $0?.pointee = 12090; return 0 } as CUDADriver.GetInt),
-            "cuDeviceGetCount": entry(count),
-            "cuDeviceGet": entry({ $0?.pointee = $1; return 0 } as CUDADriver.DeviceGet),
-            "cuDeviceGetName": entry({ name, length, _ in
+            "cuInit": standInEntry({ _ in 0 } as CUDADriver.Init),
+            "cuDriverGetVersion": standInEntry({ $0?.pointee = 12090; return 0 } as CUDADriver.GetInt),
+            "cuDeviceGetCount": standInEntry(count),
+            "cuDeviceGet": standInEntry({ $0?.pointee = $1; return 0 } as CUDADriver.DeviceGet),
+            "cuDeviceGetName": standInEntry({ name, length, _ in
                 let text = Array("Kusari recording stand-in".utf8CString.prefix(Int(length)))
                 text.withUnsafeBufferPointer { name?.update(from: $0.baseAddress!, count: text.count) }
                 return 0
             } as CUDADriver.DeviceGetName),
-            "cuDeviceTotalMem_v2": entry({ $0?.pointee = 80 << 30; _ = $1; return 0 } as CUDADriver.DeviceTotalMem),
-            "cuDeviceGetAttribute": entry({ value, attribute, _ in
+            "cuDeviceTotalMem_v2": standInEntry({ $0?.pointee = 80 << 30; _ = $1; return 0 } as CUDADriver.DeviceTotalMem),
+            "cuDeviceGetAttribute": standInEntry({ value, attribute, _ in
                 value?.pointee = switch attribute {
                 case CUDADriver.computeCapabilityMajorAttribute: 9
                 case CUDADriver.computeCapabilityMinorAttribute: 0
@@ -87,49 +80,49 @@ final class RecordingDriver: CFunctionLookup, @unchecked Sendable {
                 }
                 return 0
             } as CUDADriver.DeviceGetAttribute),
-            "cuDevicePrimaryCtxRetain": entry({ $0?.pointee = RecordingDriver.token; _ = $1; return 0 }
+            "cuDevicePrimaryCtxRetain": standInEntry({ $0?.pointee = RecordingDriver.token; _ = $1; return 0 }
                                               as CUDADriver.PrimaryCtxRetain),
-            "cuCtxSetCurrent": entry({ _ in 0 } as CUDADriver.CtxSetCurrent),
-            "cuMemAlloc_v2": entry({ address, bytes in
+            "cuCtxSetCurrent": standInEntry({ _ in 0 } as CUDADriver.CtxSetCurrent),
+            "cuMemAlloc_v2": standInEntry({ address, bytes in
                 guard let memory = calloc(max(bytes, 1), 1) else { return CUDADriver.outOfMemory }
                 address?.pointee = CUdeviceptr(UInt(bitPattern: memory))
                 return 0
             } as CUDADriver.MemAlloc),
-            "cuMemFree_v2": entry({ free(UnsafeMutableRawPointer(bitPattern: UInt($0))); return 0 } as CUDADriver.MemFree),
-            "cuMemAllocHost_v2": entry({ $0?.pointee = calloc(max($1, 1), 1); return 0 } as CUDADriver.MemAllocHost),
-            "cuMemFreeHost": entry({ free($0); return 0 } as CUDADriver.MemFreeHost),
-            "cuMemcpyHtoDAsync_v2": entry({ destination, source, bytes, _ in
+            "cuMemFree_v2": standInEntry({ free(UnsafeMutableRawPointer(bitPattern: UInt($0))); return 0 } as CUDADriver.MemFree),
+            "cuMemAllocHost_v2": standInEntry({ $0?.pointee = calloc(max($1, 1), 1); return 0 } as CUDADriver.MemAllocHost),
+            "cuMemFreeHost": standInEntry({ free($0); return 0 } as CUDADriver.MemFreeHost),
+            "cuMemcpyHtoDAsync_v2": standInEntry({ destination, source, bytes, _ in
                 memcpy(RecordingDriver.host(destination), source!, bytes)
                 return 0
             } as CUDADriver.MemcpyHtoDAsync),
-            "cuMemcpyDtoHAsync_v2": entry({ destination, source, bytes, _ in
+            "cuMemcpyDtoHAsync_v2": standInEntry({ destination, source, bytes, _ in
                 memcpy(destination!, RecordingDriver.host(source), bytes)
                 return 0
             } as CUDADriver.MemcpyDtoHAsync),
-            "cuMemcpyDtoDAsync_v2": entry({ destination, source, bytes, _ in
+            "cuMemcpyDtoDAsync_v2": standInEntry({ destination, source, bytes, _ in
                 memmove(RecordingDriver.host(destination), RecordingDriver.host(source), bytes)
                 return 0
             } as CUDADriver.MemcpyDtoDAsync),
-            "cuMemsetD32Async": entry({ destination, pattern, count, _ in
+            "cuMemsetD32Async": standInEntry({ destination, pattern, count, _ in
                 let words = UnsafeMutablePointer<UInt32>(bitPattern: UInt(destination))
                 words?.update(repeating: pattern, count: count)
                 return 0
             } as CUDADriver.MemsetD32Async),
-            "cuMemGetInfo_v2": entry({ $0?.pointee = 80 << 30; $1?.pointee = 80 << 30; return 0 } as CUDADriver.MemGetInfo),
-            "cuStreamCreate": entry({ stream, _ in
+            "cuMemGetInfo_v2": standInEntry({ $0?.pointee = 80 << 30; $1?.pointee = 80 << 30; return 0 } as CUDADriver.MemGetInfo),
+            "cuStreamCreate": standInEntry({ stream, _ in
                 let index = RecordingDriver.state.withLock { $0.streams += 1; return $0.streams }
                 stream?.pointee = OpaquePointer(bitPattern: 0x10_0000 + index)
                 return 0
             } as CUDADriver.StreamCreate),
-            "cuStreamSynchronize": entry(succeed),
-            "cuStreamDestroy_v2": entry(succeed),
-            "cuEventCreate": entry({ $0?.pointee = RecordingDriver.token; _ = $1; return 0 } as CUDADriver.EventCreate),
-            "cuEventRecord": entry({ _, _ in 0 } as CUDADriver.EventRecord),
-            "cuEventSynchronize": entry(succeedOnEvent),
-            "cuEventQuery": entry(succeedOnEvent),
-            "cuEventDestroy_v2": entry(succeedOnEvent),
-            "cuEventElapsedTime": entry({ $0?.pointee = 0; _ = ($1, $2); return 0 } as CUDADriver.EventElapsedTime),
-            "cuModuleLoadData": entry({ module, image in
+            "cuStreamSynchronize": standInEntry(succeed),
+            "cuStreamDestroy_v2": standInEntry(succeed),
+            "cuEventCreate": standInEntry({ $0?.pointee = RecordingDriver.token; _ = $1; return 0 } as CUDADriver.EventCreate),
+            "cuEventRecord": standInEntry({ _, _ in 0 } as CUDADriver.EventRecord),
+            "cuEventSynchronize": standInEntry(succeedOnEvent),
+            "cuEventQuery": standInEntry(succeedOnEvent),
+            "cuEventDestroy_v2": standInEntry(succeedOnEvent),
+            "cuEventElapsedTime": standInEntry({ $0?.pointee = 0; _ = ($1, $2); return 0 } as CUDADriver.EventElapsedTime),
+            "cuModuleLoadData": standInEntry({ module, image in
                 let text = String(cString: image!.assumingMemoryBound(to: CChar.self))
                 let index = RecordingDriver.state.withLock { state in
                     state.modules.append(text)
@@ -138,7 +131,7 @@ final class RecordingDriver: CFunctionLookup, @unchecked Sendable {
                 module?.pointee = RecordingDriver.handle(index)
                 return 0
             } as CUDADriver.ModuleLoadData),
-            "cuModuleGetFunction": entry({ function, module, name in
+            "cuModuleGetFunction": standInEntry({ function, module, name in
                 let kernel = String(cString: name!)
                 let index = RecordingDriver.state.withLock { state -> Int? in
                     guard state.modules[RecordingDriver.index(module)].contains(".entry \(kernel)(") else { return nil }
@@ -149,7 +142,7 @@ final class RecordingDriver: CFunctionLookup, @unchecked Sendable {
                 function?.pointee = RecordingDriver.handle(index)
                 return 0
             } as CUDADriver.ModuleGetFunction),
-            "cuLaunchKernel": entry({ function, gx, gy, gz, bx, by, bz, _, stream, parameters, _ in
+            "cuLaunchKernel": standInEntry({ function, gx, gy, gz, bx, by, bz, _, stream, parameters, _ in
                 let (name, emulator) = RecordingDriver.state.withLock { state in
                     let name = state.kernelNames[RecordingDriver.index(function)]
                     state.launches.append(name)
@@ -163,8 +156,8 @@ final class RecordingDriver: CFunctionLookup, @unchecked Sendable {
                 }
                 return 0
             } as CUDADriver.LaunchKernel),
-            "cuGetErrorName": entry({ _, text in text?.pointee = RecordingDriver.errorText; return 0 } as CUDADriver.GetErrorText),
-            "cuGetErrorString": entry({ _, text in text?.pointee = RecordingDriver.errorText; return 0 } as CUDADriver.GetErrorText),
+            "cuGetErrorName": standInEntry({ _, text in text?.pointee = RecordingDriver.errorText; return 0 } as CUDADriver.GetErrorText),
+            "cuGetErrorString": standInEntry({ _, text in text?.pointee = RecordingDriver.errorText; return 0 } as CUDADriver.GetErrorText),
         ]
     }()
 

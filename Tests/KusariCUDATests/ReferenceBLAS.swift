@@ -10,15 +10,9 @@ import Foundation
 ///
 /// So the backend's row-major-to-column-major translation (operations, leading dimensions,
 /// which operand goes first) is checked numerically without a GPU.
-final class ReferenceBLAS: CFunctionLookup, @unchecked Sendable {
+final class ReferenceBLAS: StandInLibrary, @unchecked Sendable {
     let path = "CPU reference stand-in for libcublas"
 
-    func address(of name: String) throws -> UnsafeMutableRawPointer {
-        guard let function = Self.functions[name] else {
-            throw CUDAError.missingSymbol(library: path, symbol: name)
-        }
-        return function
-    }
 
     /// `CUBLAS_STATUS_INVALID_VALUE`.
     static let invalidValue: Int32 = 7
@@ -33,20 +27,7 @@ final class ReferenceBLAS: CFunctionLookup, @unchecked Sendable {
         /// Element `(row, column)` of `op(matrix)`.
         func element(_ row: Int, _ column: Int) -> Float {
             let index = transposed ? column + row * leadingDimension : row + column * leadingDimension
-            return ReferenceBLAS.load(address, index, dataType)
-        }
-    }
-
-    /// The element at `index` of a float32, float16 or bfloat16 array.
-    static func load(_ address: CUdeviceptr, _ index: Int, _ dataType: Int32) -> Float {
-        let pointer = UnsafeRawPointer(bitPattern: UInt(address))!
-        switch dataType {
-        case CUBLAS.DataType.float16.rawValue:
-            return Float(Float16(bitPattern: pointer.load(fromByteOffset: 2 * index, as: UInt16.self)))
-        case CUBLAS.DataType.bfloat16.rawValue:
-            return Float(bitPattern: UInt32(pointer.load(fromByteOffset: 2 * index, as: UInt16.self)) << 16)
-        default:
-            return pointer.load(fromByteOffset: 4 * index, as: Float.self)
+            return StandInElement(cublas: dataType).load(address, index)
         }
     }
 
@@ -74,22 +55,21 @@ final class ReferenceBLAS: CFunctionLookup, @unchecked Sendable {
         return 0
     }
 
-    private static let functions: [String: UnsafeMutableRawPointer] = {
-        func entry<F>(_ function: F) -> UnsafeMutableRawPointer { unsafeBitCast(function, to: UnsafeMutableRawPointer.self) }
+    static let functions: [String: UnsafeMutableRawPointer] = {
         return [
-            "cublasCreate_v2": entry({ $0?.pointee = OpaquePointer(bitPattern: 0xb1a5); return 0 } as CUBLAS.Create),
-            "cublasDestroy_v2": entry({ _ in 0 } as CUBLAS.Destroy),
-            "cublasGetVersion_v2": entry({ _, version in version?.pointee = 120_901; return 0 } as CUBLAS.GetVersion),
-            "cublasGetProperty": entry({ property, value in value?.pointee = [12, 9, 1][Int(property)]; return 0 }
+            "cublasCreate_v2": standInEntry({ $0?.pointee = OpaquePointer(bitPattern: 0xb1a5); return 0 } as CUBLAS.Create),
+            "cublasDestroy_v2": standInEntry({ _ in 0 } as CUBLAS.Destroy),
+            "cublasGetVersion_v2": standInEntry({ _, version in version?.pointee = 120_901; return 0 } as CUBLAS.GetVersion),
+            "cublasGetProperty": standInEntry({ property, value in value?.pointee = [12, 9, 1][Int(property)]; return 0 }
                                        as CUBLAS.GetProperty),
-            "cublasSetStream_v2": entry({ _, _ in 0 } as CUBLAS.SetStream),
-            "cublasSetMathMode": entry({ _, mode in [0, 3].contains(mode) ? 0 : ReferenceBLAS.invalidValue }
+            "cublasSetStream_v2": standInEntry({ _, _ in 0 } as CUBLAS.SetStream),
+            "cublasSetMathMode": standInEntry({ _, mode in [0, 3].contains(mode) ? 0 : ReferenceBLAS.invalidValue }
                                        as CUBLAS.SetMathMode),
-            "cublasSgemm_v2": entry({ _, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc in
+            "cublasSgemm_v2": standInEntry({ _, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc in
                 ReferenceBLAS.gemm(transA, transB, m, n, k, alpha: alpha!.pointee, a: a, typeA: 0, lda: lda, b: b,
                                    typeB: 0, ldb: ldb, beta: beta!.pointee, c: c, typeC: 0, ldc: ldc)
             } as CUBLAS.Sgemm),
-            "cublasGemmEx": entry({ _, transA, transB, m, n, k, alpha, a, typeA, lda, b, typeB, ldb, beta, c, typeC, ldc,
+            "cublasGemmEx": standInEntry({ _, transA, transB, m, n, k, alpha, a, typeA, lda, b, typeB, ldb, beta, c, typeC, ldc,
                                     compute, algorithm in
                 guard compute == CUBLAS.ComputeType.float32.rawValue || compute == CUBLAS.ComputeType.float32FastTF32.rawValue,
                       algorithm == CUBLAS.defaultAlgorithm else { return ReferenceBLAS.invalidValue }
@@ -97,7 +77,7 @@ final class ReferenceBLAS: CFunctionLookup, @unchecked Sendable {
                                           lda: lda, b: b, typeB: typeB, ldb: ldb, beta: beta!.load(as: Float.self), c: c,
                                           typeC: typeC, ldc: ldc)
             } as CUBLAS.GemmEx),
-            "cublasSgemmStridedBatched": entry({ _, _, _, _, _, _, _, _, _, _, _, _, _, _, _, _, _, _ in
+            "cublasSgemmStridedBatched": standInEntry({ _, _, _, _, _, _, _, _, _, _, _, _, _, _, _, _, _, _ in
                 ReferenceBLAS.invalidValue
             } as CUBLAS.SgemmStridedBatched),
         ]

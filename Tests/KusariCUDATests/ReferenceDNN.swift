@@ -27,15 +27,9 @@ import Synchronization
 /// Σ x²` over the `n` channels centred on each one, and the backward
 /// `dx = dy · scale^-beta − 2·beta·alpha/n · x · Σ dy·y/scale` (over the windows holding the
 /// channel), using the `y` it is given.
-final class ReferenceDNN: CFunctionLookup, @unchecked Sendable {
+final class ReferenceDNN: StandInLibrary, @unchecked Sendable {
     let path = "CPU reference stand-in for libcudnn"
 
-    func address(of name: String) throws -> UnsafeMutableRawPointer {
-        guard let function = Self.functions[name] else {
-            throw CUDAError.missingSymbol(library: path, symbol: name)
-        }
-        return function
-    }
 
     static let badParameter: Int32 = 3, notSupported: Int32 = 9
     /// The workspace bytes of algorithm 0 (algorithm 1 needs none).
@@ -100,52 +94,35 @@ final class ReferenceDNN: CFunctionLookup, @unchecked Sendable {
             a * strides[0] + b * strides[1] + c * strides[2] + d * strides[3]
         }
 
-        func load(_ offset: Int) -> Float {
-            let pointer = UnsafeRawPointer(bitPattern: UInt(address))!
-            switch dataType {
-            case CUDNN.DataType.float16.rawValue:
-                return Float(Float16(bitPattern: pointer.load(fromByteOffset: 2 * offset, as: UInt16.self)))
-            case CUDNN.DataType.bfloat16.rawValue:
-                return Float(bitPattern: UInt32(pointer.load(fromByteOffset: 2 * offset, as: UInt16.self)) << 16)
-            default:
-                return pointer.load(fromByteOffset: 4 * offset, as: Float.self)
+        func load(_ offset: Int) -> Float { StandInElement(cudnn: dataType).load(address, offset) }
+
+        /// The offsets of the elements in row-major NCHW order (spatially flipped when `flipped`).
+        func offsets(flipped: Bool = false) -> [Int] {
+            var offsets: [Int] = []
+            offsets.reserveCapacity(count)
+            for a in 0..<dims[0] {
+                for b in 0..<dims[1] {
+                    for c in 0..<dims[2] {
+                        for d in 0..<dims[3] {
+                            offsets.append(flipped ? offset(a, b, dims[2] - 1 - c, dims[3] - 1 - d) : offset(a, b, c, d))
+                        }
+                    }
+                }
             }
+            return offsets
         }
 
         /// The operand's values as a contiguous float32 CPU tensor, read through its strides
         /// (spatially flipped when `flipped`).
         func tensor(flipped: Bool = false) -> Tensor {
-            var values = [Float](repeating: 0, count: count)
-            var index = 0
-            for a in 0..<dims[0] {
-                for b in 0..<dims[1] {
-                    for c in 0..<dims[2] {
-                        for d in 0..<dims[3] {
-                            let (h, w) = flipped ? (dims[2] - 1 - c, dims[3] - 1 - d) : (c, d)
-                            values[index] = load(offset(a, b, h, w))
-                            index += 1
-                        }
-                    }
-                }
-            }
-            return Tensor(values, shape: dims)
+            Tensor(offsets(flipped: flipped).map(load), shape: dims)
         }
 
         /// Stores the contiguous `values` (of the operand's shape) scaled, through its strides
         /// (spatially flipped when `flipped`).
         func store(_ values: Tensor, alpha: Float, beta: Float, flipped: Bool = false) {
-            let scalars = values.contiguous().scalars
-            var index = 0
-            for a in 0..<dims[0] {
-                for b in 0..<dims[1] {
-                    for c in 0..<dims[2] {
-                        for d in 0..<dims[3] {
-                            let (h, w) = flipped ? (dims[2] - 1 - c, dims[3] - 1 - d) : (c, d)
-                            store(scalars[index], at: offset(a, b, h, w), alpha: alpha, beta: beta)
-                            index += 1
-                        }
-                    }
-                }
+            for (value, offset) in zip(values.contiguous().scalars, offsets(flipped: flipped)) {
+                store(value, at: offset, alpha: alpha, beta: beta)
             }
         }
 
@@ -153,17 +130,7 @@ final class ReferenceDNN: CFunctionLookup, @unchecked Sendable {
         /// to nearest even for the 16-bit types.
         func store(_ value: Float, at offset: Int, alpha: Float, beta: Float) {
             let result = alpha * value + (beta == 0 ? 0 : beta * load(offset))
-            let pointer = UnsafeMutableRawPointer(bitPattern: UInt(address))!
-            switch dataType {
-            case CUDNN.DataType.float16.rawValue:
-                pointer.storeBytes(of: Float16(result).bitPattern, toByteOffset: 2 * offset, as: UInt16.self)
-            case CUDNN.DataType.bfloat16.rawValue:
-                let bits = result.bitPattern
-                let rounded = result.isNaN ? 0x7fc0 : UInt16((bits + 0x7fff + ((bits >> 16) & 1)) >> 16)
-                pointer.storeBytes(of: rounded, toByteOffset: 2 * offset, as: UInt16.self)
-            default:
-                pointer.storeBytes(of: result, toByteOffset: 4 * offset, as: Float.self)
-            }
+            StandInElement(cudnn: dataType).store(result, address, offset)
         }
     }
 
@@ -291,10 +258,35 @@ final class ReferenceDNN: CFunctionLookup, @unchecked Sendable {
         return bytes >= needed && (needed == 0 || workspace != 0)
     }
 
-    /// The heuristic ranking: two entries with the convolution descriptor's math type.
-    static func rank(_ convolution: OpaquePointer?, _ requested: Int32, _ returned: UnsafeMutablePointer<Int32>?,
+    /// Which of the three convolution calls.
+    enum Direction { case forward, backwardData, backwardFilter }
+
+    /// One of the three convolution calls, from `x` to `y` with filter `w` (descriptor and
+    /// memory each), after cuDNN's checks: the result goes to `y`, `x` or `w`, scaled.
+    static func convolve(_ direction: Direction, x: (OpaquePointer?, CUdeviceptr), w: (OpaquePointer?, CUdeviceptr),
+                         _ convolution: OpaquePointer?, y: (OpaquePointer?, CUdeviceptr), algorithm: Int32,
+                         workspace: CUdeviceptr, bytes: Int, alpha: UnsafeRawPointer?, beta: UnsafeRawPointer?) -> Int32 {
+        guard let problem = Problem(x: Operand(tensor: x.0, x.1), w: Operand(filter: w.0, w.1), convolution: convolution,
+                                    y: Operand(tensor: y.0, y.1)),
+              workspaceSuffices(algorithm, workspace, bytes), let alpha, let beta else { return badParameter }
+        let (scale, blend) = (alpha.load(as: Float.self), beta.load(as: Float.self))
+        switch direction {
+        case .forward: problem.forward(alpha: scale, beta: blend)
+        case .backwardData: problem.backwardData(alpha: scale, beta: blend)
+        case .backwardFilter: problem.backwardFilter(alpha: scale, beta: blend)
+        }
+        return 0
+    }
+
+    /// The heuristic ranking for the convolution from `x` to `y` with filter `w`: two entries
+    /// with the convolution descriptor's math type, or `CUDNN_STATUS_BAD_PARAM` for shapes that
+    /// do not make the convolution.
+    static func rank(x: OpaquePointer?, w: OpaquePointer?, _ convolution: OpaquePointer?, y: OpaquePointer?,
+                     _ requested: Int32, _ returned: UnsafeMutablePointer<Int32>?,
                      _ entries: UnsafeMutableRawPointer?) -> Int32 {
-        guard case let .convolution(_, _, _, _, _, _, mathType) = descriptor(convolution), requested > 0,
+        guard Problem(x: Operand(tensor: x, 0), w: Operand(filter: w, 0), convolution: convolution,
+                      y: Operand(tensor: y, 0)) != nil,
+              case let .convolution(_, _, _, _, _, _, mathType) = descriptor(convolution), requested > 0,
               let entries else { return badParameter }
         let ranking: [(algorithm: Int32, determinism: Int32, memory: Int)] = [(0, 0, workspaceOfFirstAlgorithm), (1, 1, 0)]
         let count = min(Int(requested), ranking.count)
@@ -310,8 +302,7 @@ final class ReferenceDNN: CFunctionLookup, @unchecked Sendable {
         return 0
     }
 
-    private static let functions: [String: UnsafeMutableRawPointer] = {
-        func entry<F>(_ function: F) -> UnsafeMutableRawPointer { unsafeBitCast(function, to: UnsafeMutableRawPointer.self) }
+    static let functions: [String: UnsafeMutableRawPointer] = {
         let create: CUDNN.CreateDescriptor = { ReferenceDNN.create($0) }
         let destroy: CUDNN.DestroyDescriptor = { ReferenceDNN.set($0, .unset) }
         let workspace: CUDNN.GetWorkspaceSize = { _, _, _, _, _, algorithm, bytes in
@@ -319,26 +310,26 @@ final class ReferenceDNN: CFunctionLookup, @unchecked Sendable {
             return 0
         }
         var table: [String: UnsafeMutableRawPointer] = [
-            "cudnnGetVersion": entry({ 91002 } as CUDNN.GetVersion),
-            "cudnnCreate": entry({ $0?.pointee = OpaquePointer(bitPattern: 0xd00); return 0 } as CUDNN.Create),
-            "cudnnDestroy": entry({ _ in 0 } as CUDNN.Destroy),
-            "cudnnSetStream": entry({ _, _ in 0 } as CUDNN.SetStream),
-            "cudnnGetErrorString": entry({ status in
+            "cudnnGetVersion": standInEntry({ 91002 } as CUDNN.GetVersion),
+            "cudnnCreate": standInEntry({ $0?.pointee = OpaquePointer(bitPattern: 0xd00); return 0 } as CUDNN.Create),
+            "cudnnDestroy": standInEntry({ _ in 0 } as CUDNN.Destroy),
+            "cudnnSetStream": standInEntry({ _, _ in 0 } as CUDNN.SetStream),
+            "cudnnGetErrorString": standInEntry({ status in
                 UnsafePointer(status == ReferenceDNN.badParameter ? ReferenceDNN.badParameterText : ReferenceDNN.otherText)
             } as CUDNN.GetErrorString),
-            "cudnnSetTensorNdDescriptor": entry({ descriptor, dataType, count, dims, strides in
+            "cudnnSetTensorNdDescriptor": standInEntry({ descriptor, dataType, count, dims, strides in
                 guard (3...8).contains(count), let dims, let strides else { return ReferenceDNN.badParameter }
                 let sizes = (0..<Int(count)).map { Int(dims[$0]) }, steps = (0..<Int(count)).map { Int(strides[$0]) }
                 guard sizes.allSatisfy({ $0 > 0 }), steps.allSatisfy({ $0 > 0 }) else { return ReferenceDNN.badParameter }
                 return ReferenceDNN.set(descriptor, .tensor(dataType: dataType, dims: sizes, strides: steps))
             } as CUDNN.SetTensorNd),
-            "cudnnSetFilterNdDescriptor": entry({ descriptor, dataType, format, count, dims in
+            "cudnnSetFilterNdDescriptor": standInEntry({ descriptor, dataType, format, count, dims in
                 guard (3...8).contains(count), let dims else { return ReferenceDNN.badParameter }
                 let sizes = (0..<Int(count)).map { Int(dims[$0]) }
                 guard sizes.allSatisfy({ $0 > 0 }) else { return ReferenceDNN.badParameter }
                 return ReferenceDNN.set(descriptor, .filter(dataType: dataType, format: format, dims: sizes))
             } as CUDNN.SetFilterNd),
-            "cudnnSetConvolution2dDescriptor": entry({ descriptor, padH, padW, strideH, strideW, dilationH, dilationW,
+            "cudnnSetConvolution2dDescriptor": standInEntry({ descriptor, padH, padW, strideH, strideW, dilationH, dilationW,
                                                        mode, computeType in
                 guard padH >= 0, padW >= 0, strideH > 0, strideW > 0, dilationH > 0, dilationW > 0,
                       mode == 0 || mode == 1 else { return ReferenceDNN.badParameter }
@@ -347,62 +338,47 @@ final class ReferenceDNN: CFunctionLookup, @unchecked Sendable {
                     dilation: [Int(dilationH), Int(dilationW)], mode: mode, computeType: computeType, groups: 1,
                     mathType: CUDNN.MathType.default.rawValue))
             } as CUDNN.SetConvolution2d),
-            "cudnnSetConvolutionGroupCount": entry({ descriptor, groups in
+            "cudnnSetConvolutionGroupCount": standInEntry({ descriptor, groups in
                 guard groups > 0, case let .convolution(padding, stride, dilation, mode, compute, _, math) =
                         ReferenceDNN.descriptor(descriptor) else { return ReferenceDNN.badParameter }
                 return ReferenceDNN.set(descriptor, .convolution(padding: padding, stride: stride, dilation: dilation,
                                                                  mode: mode, computeType: compute, groups: Int(groups),
                                                                  mathType: math))
             } as CUDNN.SetConvolutionInt),
-            "cudnnSetConvolutionMathType": entry({ descriptor, mathType in
+            "cudnnSetConvolutionMathType": standInEntry({ descriptor, mathType in
                 guard (0...3).contains(mathType), case let .convolution(padding, stride, dilation, mode, compute, groups, _) =
                         ReferenceDNN.descriptor(descriptor) else { return ReferenceDNN.badParameter }
                 return ReferenceDNN.set(descriptor, .convolution(padding: padding, stride: stride, dilation: dilation,
                                                                  mode: mode, computeType: compute, groups: groups,
                                                                  mathType: mathType))
             } as CUDNN.SetConvolutionInt),
-            "cudnnGetConvolutionForwardAlgorithm_v7": entry({ _, x, w, convolution, y, requested, returned, entries in
-                guard ReferenceDNN.Problem(x: .init(tensor: x, 0), w: .init(filter: w, 0), convolution: convolution,
-                                           y: .init(tensor: y, 0)) != nil else { return ReferenceDNN.badParameter }
-                return ReferenceDNN.rank(convolution, requested, returned, entries)
+            "cudnnGetConvolutionForwardAlgorithm_v7": standInEntry({ _, x, w, convolution, y, requested, returned, entries in
+                ReferenceDNN.rank(x: x, w: w, convolution, y: y, requested, returned, entries)
             } as CUDNN.GetAlgorithm),
-            "cudnnGetConvolutionBackwardDataAlgorithm_v7": entry({ _, w, dy, convolution, dx, requested, returned, entries in
-                guard ReferenceDNN.Problem(x: .init(tensor: dx, 0), w: .init(filter: w, 0), convolution: convolution,
-                                           y: .init(tensor: dy, 0)) != nil else { return ReferenceDNN.badParameter }
-                return ReferenceDNN.rank(convolution, requested, returned, entries)
+            "cudnnGetConvolutionBackwardDataAlgorithm_v7": standInEntry({ _, w, dy, convolution, dx, requested, returned, entries in
+                ReferenceDNN.rank(x: dx, w: w, convolution, y: dy, requested, returned, entries)
             } as CUDNN.GetAlgorithm),
-            "cudnnGetConvolutionBackwardFilterAlgorithm_v7": entry({ _, x, dy, convolution, dw, requested, returned, entries in
-                guard ReferenceDNN.Problem(x: .init(tensor: x, 0), w: .init(filter: dw, 0), convolution: convolution,
-                                           y: .init(tensor: dy, 0)) != nil else { return ReferenceDNN.badParameter }
-                return ReferenceDNN.rank(convolution, requested, returned, entries)
+            "cudnnGetConvolutionBackwardFilterAlgorithm_v7": standInEntry({ _, x, dy, convolution, dw, requested, returned, entries in
+                ReferenceDNN.rank(x: x, w: dw, convolution, y: dy, requested, returned, entries)
             } as CUDNN.GetAlgorithm),
-            "cudnnGetConvolutionForwardWorkspaceSize": entry(workspace),
-            "cudnnGetConvolutionBackwardDataWorkspaceSize": entry(workspace),
-            "cudnnGetConvolutionBackwardFilterWorkspaceSize": entry(workspace),
-            "cudnnConvolutionForward": entry({ _, alpha, xd, x, wd, w, convolution, algorithm, space, bytes, beta, yd, y in
-                guard let problem = ReferenceDNN.Problem(x: .init(tensor: xd, x), w: .init(filter: wd, w),
-                                                         convolution: convolution, y: .init(tensor: yd, y)),
-                      ReferenceDNN.workspaceSuffices(algorithm, space, bytes) else { return ReferenceDNN.badParameter }
-                problem.forward(alpha: alpha!.load(as: Float.self), beta: beta!.load(as: Float.self))
-                return 0
+            "cudnnGetConvolutionForwardWorkspaceSize": standInEntry(workspace),
+            "cudnnGetConvolutionBackwardDataWorkspaceSize": standInEntry(workspace),
+            "cudnnGetConvolutionBackwardFilterWorkspaceSize": standInEntry(workspace),
+            "cudnnConvolutionForward": standInEntry({ _, alpha, xd, x, wd, w, convolution, algorithm, space, bytes, beta, yd, y in
+                ReferenceDNN.convolve(.forward, x: (xd, x), w: (wd, w), convolution, y: (yd, y), algorithm: algorithm,
+                                      workspace: space, bytes: bytes, alpha: alpha, beta: beta)
             } as CUDNN.ConvolutionOp),
-            "cudnnConvolutionBackwardData": entry({ _, alpha, wd, w, dyd, dy, convolution, algorithm, space, bytes, beta,
-                                                    dxd, dx in
-                guard let problem = ReferenceDNN.Problem(x: .init(tensor: dxd, dx), w: .init(filter: wd, w),
-                                                         convolution: convolution, y: .init(tensor: dyd, dy)),
-                      ReferenceDNN.workspaceSuffices(algorithm, space, bytes) else { return ReferenceDNN.badParameter }
-                problem.backwardData(alpha: alpha!.load(as: Float.self), beta: beta!.load(as: Float.self))
-                return 0
+            "cudnnConvolutionBackwardData": standInEntry({ _, alpha, wd, w, dyd, dy, convolution, algorithm, space, bytes, beta,
+                                                           dxd, dx in
+                ReferenceDNN.convolve(.backwardData, x: (dxd, dx), w: (wd, w), convolution, y: (dyd, dy),
+                                      algorithm: algorithm, workspace: space, bytes: bytes, alpha: alpha, beta: beta)
             } as CUDNN.ConvolutionOp),
-            "cudnnConvolutionBackwardFilter": entry({ _, alpha, xd, x, dyd, dy, convolution, algorithm, space, bytes, beta,
-                                                      dwd, dw in
-                guard let problem = ReferenceDNN.Problem(x: .init(tensor: xd, x), w: .init(filter: dwd, dw),
-                                                         convolution: convolution, y: .init(tensor: dyd, dy)),
-                      ReferenceDNN.workspaceSuffices(algorithm, space, bytes) else { return ReferenceDNN.badParameter }
-                problem.backwardFilter(alpha: alpha!.load(as: Float.self), beta: beta!.load(as: Float.self))
-                return 0
+            "cudnnConvolutionBackwardFilter": standInEntry({ _, alpha, xd, x, dyd, dy, convolution, algorithm, space, bytes, beta,
+                                                             dwd, dw in
+                ReferenceDNN.convolve(.backwardFilter, x: (xd, x), w: (dwd, dw), convolution, y: (dyd, dy),
+                                      algorithm: algorithm, workspace: space, bytes: bytes, alpha: alpha, beta: beta)
             } as CUDNN.ConvolutionOp),
-            "cudnnConvolutionBackwardBias": entry({ _, alpha, dyd, dy, beta, dbd, db in
+            "cudnnConvolutionBackwardBias": standInEntry({ _, alpha, dyd, dy, beta, dbd, db in
                 guard let gradient = Operand(tensor: dyd, dy), let sums = Operand(tensor: dbd, db),
                       sums.dims == [1, gradient.dims[1], 1, 1], sums.dataType == gradient.dataType else {
                     return ReferenceDNN.badParameter
@@ -419,7 +395,7 @@ final class ReferenceDNN: CFunctionLookup, @unchecked Sendable {
                 }
                 return 0
             } as CUDNN.ConvolutionBackwardBias),
-            "cudnnBatchNormalizationForwardTraining": entry({ _, mode, alpha, beta, xd, x, yd, y, cd, scale, bias, factor,
+            "cudnnBatchNormalizationForwardTraining": standInEntry({ _, mode, alpha, beta, xd, x, yd, y, cd, scale, bias, factor,
                                                               runningMean, runningVar, eps, savedMean, savedInverse in
                 guard let problem = BatchNorm(mode: mode, data: [(xd, x), (yd, y)], channel: cd),
                       let scale = problem.channel(scale), let bias = problem.channel(bias), eps >= 0,
@@ -445,7 +421,7 @@ final class ReferenceDNN: CFunctionLookup, @unchecked Sendable {
                 }
                 return 0
             } as CUDNN.BatchNormTraining),
-            "cudnnBatchNormalizationForwardInference": entry({ _, mode, alpha, beta, xd, x, yd, y, cd, scale, bias,
+            "cudnnBatchNormalizationForwardInference": standInEntry({ _, mode, alpha, beta, xd, x, yd, y, cd, scale, bias,
                                                                mean, variance, eps in
                 guard let problem = BatchNorm(mode: mode, data: [(xd, x), (yd, y)], channel: cd),
                       let scale = problem.channel(scale), let bias = problem.channel(bias),
@@ -461,7 +437,7 @@ final class ReferenceDNN: CFunctionLookup, @unchecked Sendable {
                 }
                 return 0
             } as CUDNN.BatchNormInference),
-            "cudnnBatchNormalizationBackward": entry({ _, mode, alphaData, betaData, alphaParameters, betaParameters,
+            "cudnnBatchNormalizationBackward": standInEntry({ _, mode, alphaData, betaData, alphaParameters, betaParameters,
                                                        xd, x, dyd, dy, dxd, dx, cd, scale, dScale, dBias, eps,
                                                        savedMean, savedInverse in
                 guard let problem = BatchNorm(mode: mode, data: [(xd, x), (dyd, dy), (dxd, dx)], channel: cd),
@@ -489,11 +465,11 @@ final class ReferenceDNN: CFunctionLookup, @unchecked Sendable {
                 }
                 return 0
             } as CUDNN.BatchNormBackward),
-            "cudnnSetLRNDescriptor": entry({ descriptor, size, alpha, beta, k in
+            "cudnnSetLRNDescriptor": standInEntry({ descriptor, size, alpha, beta, k in
                 guard (1...16).contains(size), k >= 1e-5, beta >= 0.01 else { return ReferenceDNN.badParameter }
                 return ReferenceDNN.set(descriptor, .lrn(size: Int(size), alpha: Float(alpha), beta: Float(beta), k: Float(k)))
             } as CUDNN.SetLRN),
-            "cudnnLRNCrossChannelForward": entry({ _, descriptor, mode, alpha, xd, x, beta, yd, y in
+            "cudnnLRNCrossChannelForward": standInEntry({ _, descriptor, mode, alpha, xd, x, beta, yd, y in
                 guard let lrn = LocalResponseNorm(descriptor, mode: mode, [(xd, x), (yd, y)]) else {
                     return ReferenceDNN.badParameter
                 }
@@ -505,7 +481,7 @@ final class ReferenceDNN: CFunctionLookup, @unchecked Sendable {
                 }
                 return 0
             } as CUDNN.LRNForward),
-            "cudnnLRNCrossChannelBackward": entry({ _, descriptor, mode, alpha, yd, y, dyd, dy, xd, x, beta, dxd, dx in
+            "cudnnLRNCrossChannelBackward": standInEntry({ _, descriptor, mode, alpha, yd, y, dyd, dy, xd, x, beta, dxd, dx in
                 guard let lrn = LocalResponseNorm(descriptor, mode: mode, [(yd, y), (dyd, dy), (xd, x), (dxd, dx)]) else {
                     return ReferenceDNN.badParameter
                 }
@@ -524,8 +500,8 @@ final class ReferenceDNN: CFunctionLookup, @unchecked Sendable {
             } as CUDNN.LRNBackward),
         ]
         for kind in ["Tensor", "Filter", "Convolution", "LRN"] {
-            table["cudnnCreate\(kind)Descriptor"] = entry(create)
-            table["cudnnDestroy\(kind)Descriptor"] = entry(destroy)
+            table["cudnnCreate\(kind)Descriptor"] = standInEntry(create)
+            table["cudnnDestroy\(kind)Descriptor"] = standInEntry(destroy)
         }
         return table
     }()

@@ -2,6 +2,69 @@ import Kusari
 import Testing
 @testable import KusariCUDA
 
+/// A CPU stand-in for a CUDA library: its C functions, by name.
+protocol StandInLibrary: CFunctionLookup {
+    /// The functions, as `@convention(c)` pointers (see ``standInEntry(_:)``).
+    static var functions: [String: UnsafeMutableRawPointer] { get }
+}
+
+extension StandInLibrary {
+    func address(of name: String) throws -> UnsafeMutableRawPointer {
+        guard let function = Self.functions[name] else {
+            throw CUDAError.missingSymbol(library: path, symbol: name)
+        }
+        return function
+    }
+}
+
+/// The `@convention(c)` function `function` as an entry of a ``StandInLibrary`` table.
+func standInEntry<F>(_ function: F) -> UnsafeMutableRawPointer {
+    unsafeBitCast(function, to: UnsafeMutableRawPointer.self)
+}
+
+/// An element type the stand-ins read and write: float32, float16 or bfloat16 (rounded to
+/// nearest even when written).
+enum StandInElement {
+    case float32, float16, bfloat16
+
+    /// The element type of a `cudaDataType` (cuBLAS).
+    init(cublas dataType: Int32) {
+        self = dataType == CUBLAS.DataType.float16.rawValue ? .float16
+            : dataType == CUBLAS.DataType.bfloat16.rawValue ? .bfloat16 : .float32
+    }
+
+    /// The element type of a `cudnnDataType_t`.
+    init(cudnn dataType: Int32) {
+        self = dataType == CUDNN.DataType.float16.rawValue ? .float16
+            : dataType == CUDNN.DataType.bfloat16.rawValue ? .bfloat16 : .float32
+    }
+
+    /// Element `index` of the array at `address`.
+    func load(_ address: CUdeviceptr, _ index: Int) -> Float {
+        let pointer = UnsafeRawPointer(bitPattern: UInt(address))!
+        switch self {
+        case .float16: return Float(Float16(bitPattern: pointer.load(fromByteOffset: 2 * index, as: UInt16.self)))
+        case .bfloat16: return Float(bitPattern: UInt32(pointer.load(fromByteOffset: 2 * index, as: UInt16.self)) << 16)
+        case .float32: return pointer.load(fromByteOffset: 4 * index, as: Float.self)
+        }
+    }
+
+    /// Writes `value` to element `index` of the array at `address`.
+    func store(_ value: Float, _ address: CUdeviceptr, _ index: Int) {
+        let pointer = UnsafeMutableRawPointer(bitPattern: UInt(address))!
+        switch self {
+        case .float16:
+            pointer.storeBytes(of: Float16(value).bitPattern, toByteOffset: 2 * index, as: UInt16.self)
+        case .bfloat16:
+            let bits = value.bitPattern
+            let rounded = value.isNaN ? 0x7fc0 : UInt16((bits + 0x7fff + ((bits >> 16) & 1)) >> 16)
+            pointer.storeBytes(of: rounded, toByteOffset: 2 * index, as: UInt16.self)
+        case .float32:
+            pointer.storeBytes(of: value, toByteOffset: 4 * index, as: Float.self)
+        }
+    }
+}
+
 /// The device ordinals the suites register their stand-in GPUs as: each its own, above the
 /// ordinals other suites register emulated devices as or use as unserved ones.
 enum StandInOrdinal {
