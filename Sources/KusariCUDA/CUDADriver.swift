@@ -203,7 +203,9 @@ public final class CUDADriver: @unchecked Sendable {
     }
 
     /// The parameter sizes of a loaded kernel from `cuFuncGetParamInfo` (which answers
-    /// `CUDA_ERROR_INVALID_VALUE` past the last one), or `nil` when the driver predates it.
+    /// `CUDA_ERROR_INVALID_VALUE` past the last one), or `nil` when the driver predates it or
+    /// answers nothing (every project kernel has parameters, so no answer means "unknown", and
+    /// launches go unchecked rather than all refused).
     func parameterSizes(of function: CUfunction) -> [KernelParameter]? {
         guard let cuFuncGetParamInfo else { return nil }
         var parameters: [KernelParameter] = []
@@ -211,7 +213,7 @@ public final class CUDADriver: @unchecked Sendable {
         while parameters.count < Self.parameterLimit, cuFuncGetParamInfo(function, parameters.count, &offset, &size) == 0 {
             parameters.append(KernelParameter(.unknown, size: size))
         }
-        return parameters
+        return parameters.isEmpty ? nil : parameters
     }
 
     /// Where ``parameterSizes(of:)`` stops asking, whatever the driver answers (far more

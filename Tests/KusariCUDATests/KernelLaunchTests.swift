@@ -34,6 +34,11 @@ struct KernelLaunchTests {
         let missing = kernels.subtracting(launched)
         #expect(missing.isEmpty, "kernels never launched, so their call sites are unchecked: \(missing.sorted())")
         #expect(launched.isSubset(of: kernels))
+
+        // What a cubin's launches are checked against: the sizes cuFuncGetParamInfo reports.
+        let fill = try backend.kernel("kusari_fill_f32", in: .elementwise)
+        #expect(backend.context.driver.parameterSizes(of: fill.function)
+                == fill.parameters?.map { KernelParameter(.unknown, size: $0.size) })
         print("PASSED: \(RecordingDriver.launches.count) launches of \(launched.count) of \(kernels.count) kernels "
               + "fit their PTX parameters (\(ran.count) catalogue cases, fused optimizer steps)")
     }

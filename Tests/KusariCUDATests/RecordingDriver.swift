@@ -156,6 +156,17 @@ final class RecordingDriver: StandInLibrary, @unchecked Sendable {
                 }
                 return 0
             } as CUDADriver.LaunchKernel),
+            "cuFuncGetParamInfo": standInEntry({ function, index, offset, size in
+                let parameters = RecordingDriver.state.withLock { state -> [KernelParameter] in
+                    let name = state.kernelNames[RecordingDriver.index(function)]
+                    let module = state.modules.first { $0.contains(".entry \(name)(") } ?? ""
+                    return KernelParameter.signatures(ofPTX: module)[name] ?? []
+                }
+                guard index < parameters.count else { return 1 }  // CUDA_ERROR_INVALID_VALUE
+                offset?.pointee = parameters[..<index].reduce(0) { $0 + $1.size }
+                size?.pointee = parameters[index].size
+                return 0
+            } as CUDADriver.FuncGetParamInfo),
             "cuGetErrorName": standInEntry({ _, text in text?.pointee = RecordingDriver.errorText; return 0 } as CUDADriver.GetErrorText),
             "cuGetErrorString": standInEntry({ _, text in text?.pointee = RecordingDriver.errorText; return 0 } as CUDADriver.GetErrorText),
         ]
