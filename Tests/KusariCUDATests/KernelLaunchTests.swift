@@ -7,15 +7,15 @@ import Testing
 /// Every kernel launch of the CUDA backend checked against the kernel NVRTC compiled, on a
 /// machine without a GPU.
 ///
-/// A ``CUDABackend`` on the CPU stand-ins (``standInGPU(ordinal:_:)``) runs the op catalogue's cases (forward and
-/// backward) and the fused optimizer steps: NVRTC compiles the real kernel sources to PTX, and
-/// each launch's arguments are compared with the parameters PTX declares for that kernel (a launch
-/// that does not fit stops the run with the kernel's name and the first argument that differs).
-/// The kernels themselves do not run, so no value is checked here (`OpParityTests` does that on
-/// a GPU). Needs NVRTC: skipped with a message without it, failed with `KUSARI_REQUIRE_NVRTC`.
+/// A ``CUDABackend`` on the CPU stand-ins (``standInGPU(ordinal:_:)``) runs the op catalogue's
+/// cases (forward and backward), every dtype and operation variant and the fused optimizer
+/// steps: NVRTC compiles the real kernel sources to PTX, and each launch's arguments are compared
+/// with the parameters PTX declares for that kernel (a launch that does not fit stops the run with
+/// the kernel's name and the first argument that differs). The kernels do not run here, so no
+/// value is checked (`EmulatedOpParityTests` does that on the CPU, `OpParityTests` on a GPU).
+/// Needs NVRTC: skipped with a message without it, failed with `KUSARI_REQUIRE_NVRTC`.
 @Suite(.serialized)
 struct KernelLaunchTests {
-
     @Test func everyLaunchFitsItsKernel() throws {
         guard let backend = try standInGPU(ordinal: StandInOrdinal.kernelLaunches, "the kernel launch check") else { return }
 
