@@ -8,8 +8,8 @@ import Foundation
 /// rounds as written).
 ///
 /// A launch runs the whole grid, one block after another. Kernels of a source that cooperate
-/// within a block (barriers, warp shuffles) get one thread per CUDA thread of the block; the
-/// others run their threads one after another. What this cannot show is what only hardware
+/// within a block (barriers, warp shuffles) get one OS thread per CUDA thread of a block, which
+/// goes through every block; the others run their threads one after another. What this cannot show is what only hardware
 /// does: timing, memory ordering between blocks, the GPU's own `expf`/`tanhf` rounding.
 final class KernelEmulator: @unchecked Sendable {
     /// `(parameters, gridX, gridY, gridZ, blockX, blockY, blockZ)`.
@@ -182,28 +182,33 @@ final class KernelEmulator: @unchecked Sendable {
         template <typename... A>
         static void kusari_launch(void (*kernel)(A...), void** p, kusari_dim3 grid, kusari_dim3 block, bool cooperative) {
             const unsigned blocks = grid.x * grid.y * grid.z, threads = block.x * block.y * block.z;
-            for (unsigned b = 0; b < blocks; ++b) {
-                if (!cooperative) {
+            if (!cooperative) {
+                for (unsigned b = 0; b < blocks; ++b) {
                     for (unsigned t = 0; t < threads; ++t) {
                         kusari_enter(grid, block, b, t);
                         kusari_invoke(kernel, p, std::index_sequence_for<A...>{});
                     }
-                    continue;
                 }
-                kusari_block_state state;
-                state.block = std::make_unique<std::barrier<>>(threads);
-                for (unsigned w = 0; w * 32 < threads; ++w)
-                    state.warps.push_back(std::make_unique<std::barrier<>>(std::min(32u, threads - w * 32)));
-                std::vector<std::thread> workers;
-                for (unsigned t = 0; t < threads; ++t) {
-                    workers.emplace_back([&, t] {
-                        kusari_enter(grid, block, b, t);
-                        kusari_block = &state;
-                        kusari_invoke(kernel, p, std::index_sequence_for<A...>{});
-                    });
-                }
-                for (auto& worker : workers) worker.join();
+                return;
             }
+            /* One OS thread per CUDA thread of a block, running the blocks one after another: a
+               barrier closes each block, so its __shared__ arrays are free for the next. */
+            kusari_block_state state;
+            state.block = std::make_unique<std::barrier<>>(threads);
+            for (unsigned w = 0; w * 32 < threads; ++w)
+                state.warps.push_back(std::make_unique<std::barrier<>>(std::min(32u, threads - w * 32)));
+            std::vector<std::thread> workers;
+            for (unsigned t = 0; t < threads; ++t) {
+                workers.emplace_back([&, t] {
+                    kusari_block = &state;
+                    for (unsigned b = 0; b < blocks; ++b) {
+                        kusari_enter(grid, block, b, t);
+                        kusari_invoke(kernel, p, std::index_sequence_for<A...>{});
+                        state.block->arrive_and_wait();
+                    }
+                });
+            }
+            for (auto& worker : workers) worker.join();
         }
 
         """#
