@@ -8,8 +8,10 @@ import Testing
 /// the CPU: three MomentumSGD steps of the Theano CNN under ``Autocast``, bfloat16 as it is and
 /// float16 through a ``DynamicLossScaler``, from the same weights and data. Both sides convert to
 /// the 16-bit type the same way and accumulate in float32, but the products sum in another order,
-/// which can move a value across a 16-bit rounding boundary: losses within 1e-3 relative,
-/// weights within 1e-3 + 1e-2·|w|. The loss scale must evolve identically.
+/// which can move a value across a 16-bit rounding boundary (and the CPU's own sums change order
+/// with its thread count, which other suites set): losses within 5e-3 relative for bfloat16
+/// (8-bit significand) and 1e-3 for float16, weights within 1e-3 + 1e-2·|w|. The loss scale
+/// must evolve identically.
 @Suite(.serialized)
 struct EmulatedMixedPrecisionTests {
     private struct Run {
@@ -54,8 +56,9 @@ struct EmulatedMixedPrecisionTests {
         }
         let cpu = try train(on: .cpu), gpu = try train(on: backend.device)
         #expect(gpu.scales == cpu.scales, "\(dtype) loss scales \(gpu.scales) vs \(cpu.scales)")
+        let lossTolerance: Float = dtype == .bfloat16 ? 5e-3 : 1e-3
         for (got, want) in zip(gpu.losses, cpu.losses) {
-            #expect(Swift.abs(got - want) <= 1e-3 * Swift.abs(want), "\(dtype) losses \(gpu.losses) vs \(cpu.losses)")
+            #expect(Swift.abs(got - want) <= lossTolerance * Swift.abs(want), "\(dtype) losses \(gpu.losses) vs \(cpu.losses)")
         }
         for ((name, want), (_, got)) in zip(cpu.weights, gpu.weights) {
             let worst = zip(want, got).map { Swift.abs($0 - $1) - 1e-2 * Swift.abs($0) }.max() ?? 0
