@@ -17,10 +17,6 @@ public final class CUBLAS: @unchecked Sendable {
     typealias GemmEx = @convention(c) (Handle?, Int32, Int32, Int32, Int32, Int32,
                                        UnsafeRawPointer?, CUdeviceptr, Int32, Int32, CUdeviceptr, Int32, Int32,
                                        UnsafeRawPointer?, CUdeviceptr, Int32, Int32, Int32, Int32) -> Status
-    typealias SgemmStridedBatched = @convention(c) (Handle?, Int32, Int32, Int32, Int32, Int32,
-                                                    UnsafePointer<Float>?, CUdeviceptr, Int32, Int64,
-                                                    CUdeviceptr, Int32, Int64, UnsafePointer<Float>?,
-                                                    CUdeviceptr, Int32, Int64, Int32) -> Status
 
     /// `cublasOperation_t`.
     public enum Operation: Int32, Sendable {
@@ -70,7 +66,6 @@ public final class CUBLAS: @unchecked Sendable {
     let cublasSetMathMode: SetMathMode
     let cublasSgemm: Sgemm
     let cublasGemmEx: GemmEx
-    let cublasSgemmStridedBatched: SgemmStridedBatched
 
     /// Resolves the function table from an opened `libcublas` (or a stand-in).
     init(library: any CFunctionLookup) throws {
@@ -83,7 +78,6 @@ public final class CUBLAS: @unchecked Sendable {
         cublasSetMathMode = try library.function("cublasSetMathMode")
         cublasSgemm = try library.function("cublasSgemm_v2")
         cublasGemmEx = try library.function("cublasGemmEx")
-        cublasSgemmStridedBatched = try library.function("cublasSgemmStridedBatched")
     }
 
     private static let loaded: Result<CUBLAS, Error> = Result {
@@ -173,18 +167,6 @@ public final class CUBLASHandle {
         try cublas.check(cublas.cublasSgemm(handle, transA.rawValue, transB.rawValue, Int32(m), Int32(n), Int32(k),
                                             &alpha, a, Int32(lda), b, Int32(ldb), &beta, c, Int32(ldc)),
                          "cublasSgemm_v2(m: \(m), n: \(n), k: \(k))")
-    }
-
-    /// `sgemm` over `batch` matrices laid out `strideA`/`strideB`/`strideC` elements apart.
-    public func sgemmStridedBatched(_ transA: CUBLAS.Operation, _ transB: CUBLAS.Operation, m: Int, n: Int, k: Int,
-                                    alpha: Float, a: CUdeviceptr, lda: Int, strideA: Int,
-                                    b: CUdeviceptr, ldb: Int, strideB: Int, beta: Float,
-                                    c: CUdeviceptr, ldc: Int, strideC: Int, batch: Int) throws {
-        var alpha = alpha, beta = beta
-        try cublas.check(cublas.cublasSgemmStridedBatched(
-            handle, transA.rawValue, transB.rawValue, Int32(m), Int32(n), Int32(k), &alpha, a, Int32(lda),
-            Int64(strideA), b, Int32(ldb), Int64(strideB), &beta, c, Int32(ldc), Int64(strideC), Int32(batch)),
-            "cublasSgemmStridedBatched(m: \(m), n: \(n), k: \(k), batch: \(batch))")
     }
 
     /// Mixed-precision GEMM: `A`, `B` and `C` of the given types, float32 `alpha`/`beta`,

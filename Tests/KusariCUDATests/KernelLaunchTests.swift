@@ -103,7 +103,7 @@ struct KernelLaunchTests {
         }
     }
 
-    @Test func mismatchedArgumentsAreRefusedBeforeLaunch() throws {
+    @Test func mismatchesNameTheFirstArgumentThatDiffers() throws {
         let parameters = KernelParameter.signatures(ofPTX: """
             .visible .entry kusari_example(
             \t.param .u64 kusari_example_param_0,

@@ -77,9 +77,6 @@ final class ReferenceBLAS: StandInLibrary, @unchecked Sendable {
                                           lda: lda, b: b, typeB: typeB, ldb: ldb, beta: beta!.load(as: Float.self), c: c,
                                           typeC: typeC, ldc: ldc)
             } as CUBLAS.GemmEx),
-            "cublasSgemmStridedBatched": standInEntry({ _, _, _, _, _, _, _, _, _, _, _, _, _, _, _, _, _, _ in
-                ReferenceBLAS.invalidValue
-            } as CUBLAS.SgemmStridedBatched),
         ]
     }()
 }
