@@ -30,6 +30,11 @@ final class RecordingDriver: StandInLibrary, @unchecked Sendable {
         var emulators: [UInt: KernelEmulator] = [:]
     }
 
+    /// Held while an emulated kernel runs: one kernel at a time in the process, as on one
+    /// stream. Suites side by side share the emulated GPU, and a kernel's `__shared__` arrays
+    /// are the emulator's statics, which two launches at once would overwrite for each other.
+    static let emulatedLaunch = Mutex(())
+
     /// Runs the kernels later queued on `stream` with `emulator`.
     static func emulateKernels(on stream: CUstream, with emulator: KernelEmulator) {
         state.withLock { $0.emulators[UInt(bitPattern: UnsafeRawPointer(stream))] = emulator }
@@ -150,7 +155,7 @@ final class RecordingDriver: StandInLibrary, @unchecked Sendable {
                 }
                 guard let parameters else { return 1 }  // CUDA_ERROR_INVALID_VALUE
                 if let launcher = emulator?.launchers[name] {
-                    launcher(parameters, gx, gy, gz, bx, by, bz)
+                    RecordingDriver.emulatedLaunch.withLock { _ in launcher(parameters, gx, gy, gz, bx, by, bz) }
                 } else if name == "kusari_store_bytes" {
                     RecordingDriver.storeBytes(parameters)
                 }
