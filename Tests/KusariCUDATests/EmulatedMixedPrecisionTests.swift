@@ -2,16 +2,16 @@ import Kusari
 import KusariModels
 import KusariNN
 import KusariOptim
+import KusariTestSupport
 import Testing
 
 /// Mixed-precision training on the emulated GPU of ``EmulatedOpParityTests`` against the same on
 /// the CPU: three MomentumSGD steps of the Theano CNN under ``Autocast``, bfloat16 as it is and
 /// float16 through a ``DynamicLossScaler``, from the same weights and data. Both sides convert to
 /// the 16-bit type the same way and accumulate in float32, but the products sum in another order,
-/// which can move a value across a 16-bit rounding boundary (and the CPU's own sums change order
-/// with its thread count, which other suites set): losses within 5e-3 relative for bfloat16
-/// (8-bit significand) and 1e-3 for float16, weights within 1e-3 + 1e-2·|w|. The loss scale
-/// must evolve identically.
+/// which can move a value across a 16-bit rounding boundary: losses within 5e-3 relative for
+/// bfloat16 (8-bit significand) and 1e-3 for float16, weights within 1e-3 + 1e-2·|w|. The loss
+/// scale must evolve identically. Both runs hold ``ThreadCountGuard``, so the CPU sums split alike.
 @Suite(.serialized)
 struct EmulatedMixedPrecisionTests {
     private struct Run {
@@ -27,13 +27,12 @@ struct EmulatedMixedPrecisionTests {
         let network = model.makeNetwork()
         let images = Tensor.normal([8] + model.inputShape, generator: generator)
         let labels = Tensor.randint([8], low: 0, high: model.classes, generator: generator)
-        /// Three steps from `network`'s weights on `device` (dropout passes its input through:
-        /// suites running at the same time draw from `Generator.default`).
+        /// Three steps from `network`'s weights on `device` (the Theano CNN has no dropout, so
+        /// nothing draws from the shared `Generator.default`).
         func train(on device: Device) throws -> Run {
             let twin = model.makeNetwork()
             try twin.loadStateDict(network.stateDict())
             twin.train()
-            for case let layer as Dropout in twin.modules() { layer.eval() }
             try twin.move(to: device)
             let optimizer = MomentumSGD(twin, learningRate: 0.01, momentum: 0.9)
             let scaler = DynamicLossScaler(growthInterval: 2)
@@ -54,7 +53,7 @@ struct EmulatedMixedPrecisionTests {
             }
             return Run(losses: losses, scales: scales, weights: twin.namedParameters().map { ($0.0, $0.1.scalars) })
         }
-        let cpu = try train(on: .cpu), gpu = try train(on: backend.device)
+        let (cpu, gpu) = try ThreadCountGuard.run { (try train(on: .cpu), try train(on: backend.device)) }
         #expect(gpu.scales == cpu.scales, "\(dtype) loss scales \(gpu.scales) vs \(cpu.scales)")
         let lossTolerance: Float = dtype == .bfloat16 ? 5e-3 : 1e-3
         for (got, want) in zip(gpu.losses, cpu.losses) {

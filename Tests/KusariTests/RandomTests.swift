@@ -1,4 +1,5 @@
 import Foundation
+import KusariTestSupport
 import Testing
 @testable import Kusari
 
@@ -84,6 +85,10 @@ struct RandomTests {
     }
 
     @Test func drawsDoNotDependOnThreadCount() {
+        ThreadCountGuard.run(checkDrawsAtEveryThreadCount)
+    }
+
+    private func checkDrawsAtEveryThreadCount() {
         let saved = Threading.threadCount
         defer { Threading.threadCount = saved }
         func draws() -> [[Float]] {
