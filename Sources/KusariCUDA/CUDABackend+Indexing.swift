@@ -87,8 +87,7 @@ extension CUDABackend {
     /// Queues the check of the first bad position a kernel left in `flag`, which throws naming
     /// its index.
     private func reportBadIndex(_ flag: DeviceBuffer, _ indices: Tensor, rows: Int, _ op: String) throws {
-        try deferredChecks.add { [self] in
-            guard let position = try badPosition(flag) else { return }
+        try checkLater(flag) { [self] position in
             throw Self.outOfRange(try hostIndex(indices, at: position), position: position, rows: rows, op)
         }
     }

@@ -31,8 +31,7 @@ extension CUDABackend {
                        [.pointer(Self.address(x)), .pointer(Self.address(target)), .pointer(Self.address(losses)),
                         .pointer(Self.address(gradient)), .buffer(bad), .count(rows), .count(classes),
                         .int64(Int64(ignoreIndex))])
-        try deferredChecks.add { [self] in
-            guard let row = try badPosition(bad) else { return }
+        try checkLater(bad) { [self] row in
             let label = try hostIndex(target, at: row)
             throw KusariError.invalidArgument("softmaxCrossEntropy label \(label) at row \(row) is outside "
                                               + "0..<\(classes)")

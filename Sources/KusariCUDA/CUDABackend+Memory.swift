@@ -133,21 +133,6 @@ extension CUDABackend {
         return result
     }
 
-    /// A one-word device flag holding `UInt64.max`, which kernels lower with `atomicMin` to the
-    /// lowest bad position they find.
-    func badPositionFlag() throws -> DeviceBuffer {
-        let flag = try context.allocate(UInt64.self, count: 1)
-        try context.fill(flag, words: 2, pattern: .max)
-        return flag
-    }
-
-    /// Waits for the queued work and returns the position a kernel left in `flag`, or `nil`
-    /// when it found nothing bad.
-    func badPosition(_ flag: DeviceBuffer) throws -> Int? {
-        let position = try context.download(flag, as: UInt64.self, count: 1)[0]
-        return position == .max ? nil : Int(position)
-    }
-
     /// The elements of the contiguous int32 or int64 `indices`, read back to the host (waits
     /// for the queued work).
     func hostIndices(_ indices: Tensor) throws -> [Int] {

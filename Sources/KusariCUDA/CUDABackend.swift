@@ -26,7 +26,7 @@ public final class CUDABackend: DeviceOperations, @unchecked Sendable {
     }
 
     /// Label and index checks of launched kernels, run at the next copy to or from the host.
-    let deferredChecks = DeferredChecks()
+    let deferredChecks = DeferredChecks<DeviceBuffer>()
     private let loadBLAS: () throws -> CUBLAS
     private let loadDNN: () throws -> CUDNN
     private let lock = NSLock()
@@ -131,20 +131,24 @@ public final class CUDABackend: DeviceOperations, @unchecked Sendable {
                         .uint64(UInt64(littleEndian: words.1)), .int32(Int32(byteCount))])
             return
         }
-        try context.makeCurrent()
-        let driver = context.driver
-        try driver.check(driver.cuMemcpyHtoDAsync(CUdeviceptr(UInt(bitPattern: destination)), source, byteCount, context.stream),
-                         "cuMemcpyHtoDAsync_v2(\(byteCount) bytes)")
-        try context.synchronize()
-        try deferredChecks.runAll()
+        try makingDeferredChecks { [context] in
+            try context.makeCurrent()
+            let driver = context.driver
+            try driver.check(driver.cuMemcpyHtoDAsync(CUdeviceptr(UInt(bitPattern: destination)), source, byteCount,
+                                                      context.stream),
+                             "cuMemcpyHtoDAsync_v2(\(byteCount) bytes)")
+            try context.synchronize()
+        }
     }
 
     public func copy(fromDevice source: UnsafeRawPointer, toHost destination: UnsafeMutableRawPointer, byteCount: Int) throws {
-        try context.makeCurrent()
-        let driver = context.driver
-        try driver.check(driver.cuMemcpyDtoHAsync(destination, CUdeviceptr(UInt(bitPattern: source)), byteCount, context.stream),
-                         "cuMemcpyDtoHAsync_v2(\(byteCount) bytes)")
-        try context.synchronize()
-        try deferredChecks.runAll()
+        try makingDeferredChecks { [context] in
+            try context.makeCurrent()
+            let driver = context.driver
+            try driver.check(driver.cuMemcpyDtoHAsync(destination, CUdeviceptr(UInt(bitPattern: source)), byteCount,
+                                                      context.stream),
+                             "cuMemcpyDtoHAsync_v2(\(byteCount) bytes)")
+            try context.synchronize()
+        }
     }
 }

@@ -45,7 +45,6 @@ public final class CUDADriver: @unchecked Sendable {
     typealias EventCreate = @convention(c) (UnsafeMutablePointer<CUevent?>?, UInt32) -> CUresult
     typealias EventRecord = @convention(c) (CUevent?, CUstream?) -> CUresult
     typealias EventOp = @convention(c) (CUevent?) -> CUresult
-    typealias EventElapsedTime = @convention(c) (UnsafeMutablePointer<Float>?, CUevent?, CUevent?) -> CUresult
     typealias ModuleLoadData = @convention(c) (UnsafeMutablePointer<CUmodule?>?, UnsafeRawPointer?) -> CUresult
     typealias ModuleGetFunction = @convention(c) (UnsafeMutablePointer<CUfunction?>?, CUmodule?,
                                                   UnsafePointer<CChar>?) -> CUresult
@@ -91,10 +90,8 @@ public final class CUDADriver: @unchecked Sendable {
     let cuStreamDestroy: StreamOp
     let cuEventCreate: EventCreate
     let cuEventRecord: EventRecord
-    let cuEventSynchronize: EventOp
     let cuEventQuery: EventOp
     let cuEventDestroy: EventOp
-    let cuEventElapsedTime: EventElapsedTime
     let cuModuleLoadData: ModuleLoadData
     let cuModuleGetFunction: ModuleGetFunction
     let cuLaunchKernel: LaunchKernel
@@ -129,10 +126,8 @@ public final class CUDADriver: @unchecked Sendable {
         cuStreamDestroy = try library.function("cuStreamDestroy_v2")
         cuEventCreate = try library.function("cuEventCreate")
         cuEventRecord = try library.function("cuEventRecord")
-        cuEventSynchronize = try library.function("cuEventSynchronize")
         cuEventQuery = try library.function("cuEventQuery")
         cuEventDestroy = try library.function("cuEventDestroy_v2")
-        cuEventElapsedTime = try library.function("cuEventElapsedTime")
         cuModuleLoadData = try library.function("cuModuleLoadData")
         cuModuleGetFunction = try library.function("cuModuleGetFunction")
         cuLaunchKernel = try library.function("cuLaunchKernel")

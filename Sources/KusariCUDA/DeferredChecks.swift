@@ -1,46 +1,61 @@
 import Foundation
 
-/// Checks of kernel results that need a value from device memory (a flag a kernel sets for an
-/// out-of-range label or index), run the next time the host waits for the GPU anyway instead of
-/// right after the launch. Reading a flag at once would stall the stream in mid-step; deferred,
-/// an error surfaces at the next read of device data (a loss reported with `item()`, a copy to
-/// the host), much as a device-side assert does in PyTorch.
+/// Checks of kernel results that need a value from device memory (a flag a kernel lowers to the
+/// first out-of-range label or index), made the next time the host waits for the GPU anyway
+/// instead of right after the launch. Reading a flag at once would stall the stream in mid-step;
+/// deferred, the flags are copied back in the same wait as the data the host asked for (a loss
+/// reported with `item()`, a copy to the host), and an error surfaces there, much as a
+/// device-side assert does in PyTorch.
 ///
-/// At most ``limit`` checks wait: registering one more runs them all first, so a loop that never
-/// reads device data still finds its errors (and holds no more than ``limit`` flags).
-final class DeferredChecks: @unchecked Sendable {
-    /// A check: reads its flag (the queued work has finished) and throws what it found.
-    typealias Check = () throws -> Void
+/// At most ``limit`` checks wait: the owner runs them all before queueing one more, so a loop
+/// that never reads device data still finds its errors (and holds no more than ``limit`` flags).
+final class DeferredChecks<Flag>: @unchecked Sendable {
+    /// A waiting check: the flag a kernel was given, and what to throw when the flag holds the
+    /// position of something bad.
+    struct Check {
+        /// Where the kernel leaves the first bad position it found.
+        let flag: Flag
+        /// Throws the error for the bad `position` (it may read device memory).
+        let report: (_ position: Int) throws -> Void
+    }
 
-    /// Most checks kept waiting before ``add(_:)`` runs them.
+    /// Most checks kept waiting; see ``isFull``.
     let limit: Int
     private let lock = NSLock()
     private var pending: [Check] = []
 
-    /// A queue running its checks once `limit` of them wait.
+    /// A queue holding up to `limit` checks.
     init(limit: Int = 64) {
         precondition(limit > 0, "DeferredChecks: the limit must be positive")
         self.limit = limit
     }
 
-    /// Checks waiting to run.
+    /// Checks waiting to be made.
     var count: Int { lock.withLock { pending.count } }
 
-    /// Queues `check`; when ``limit`` checks already wait, runs them first.
-    /// - Throws: the first failure of the checks that ran.
-    func add(_ check: @escaping Check) throws {
-        if count >= limit { try runAll() }
-        lock.withLock { pending.append(check) }
+    /// Whether ``limit`` checks wait: run them (``takeAll()``) before adding another.
+    var isFull: Bool { count >= limit }
+
+    /// Queues a check of `flag`.
+    func add(_ flag: Flag, report: @escaping (_ position: Int) throws -> Void) {
+        lock.withLock { pending.append(Check(flag: flag, report: report)) }
     }
 
-    /// Runs every waiting check, oldest first, and throws the first failure (the checks after it
-    /// are dropped: one error is reported). The queue is emptied before the checks run, so a
-    /// check may itself read device memory.
-    func runAll() throws {
-        let checks = lock.withLock { () -> [Check] in
+    /// Empties the queue and returns the checks that waited, oldest first, for the caller to
+    /// read their flags and pass to ``report(_:positions:)``.
+    func takeAll() -> [Check] {
+        lock.withLock {
             defer { pending = [] }
             return pending
         }
-        for check in checks { try check() }
+    }
+
+    /// Throws the error of the oldest check whose flag held a bad position (`positions[i]` is
+    /// what `checks[i]`'s flag held, `nil` for nothing bad); one error is reported.
+    static func report(_ checks: [Check], positions: [Int?]) throws {
+        precondition(checks.count == positions.count, "\(positions.count) positions for \(checks.count) checks")
+        for (check, position) in zip(checks, positions) {
+            if let position { try check.report(position) }
+        }
     }
 }

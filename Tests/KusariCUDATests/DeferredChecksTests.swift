@@ -8,38 +8,32 @@ import Testing
 struct DeferredChecksTests {
     private struct Found: Error, Equatable { let id: Int }
 
-    @Test func checksRunOnceOldestFirstAndTheFirstFailureIsThrown() throws {
-        let checks = DeferredChecks()
-        var ran: [Int] = []
-        try checks.add { ran.append(1) }
-        try checks.add { ran.append(2); throw Found(id: 2) }
-        try checks.add { ran.append(3); throw Found(id: 3) }
-        #expect(ran.isEmpty && checks.count == 3)
-        #expect(throws: Found(id: 2)) { try checks.runAll() }
-        #expect(ran == [1, 2] && checks.count == 0)
-        try checks.runAll()
-        #expect(ran == [1, 2])
+    @Test func checksAreTakenOldestFirstAndTheFirstBadOneThrows() throws {
+        let checks = DeferredChecks<String>()
+        var reported: [String] = []
+        for flag in ["a", "b", "c"] {
+            checks.add(flag) { position in
+                reported.append("\(flag)\(position)")
+                throw Found(id: position)
+            }
+        }
+        #expect(checks.count == 3)
+        let taken = checks.takeAll()
+        #expect(taken.map(\.flag) == ["a", "b", "c"] && checks.count == 0)
+        #expect(throws: Found(id: 7)) { try DeferredChecks.report(taken, positions: [nil, 7, 2]) }
+        #expect(reported == ["b7"])
+        try DeferredChecks.report(taken, positions: [nil, nil, nil])
+        #expect(reported == ["b7"])
     }
 
-    @Test func aCheckMayReadDeviceMemoryWhichRunsTheQueueAgain() throws {
-        let checks = DeferredChecks()
-        var nested = 0
-        try checks.add { try checks.runAll(); nested += 1 }
-        try checks.runAll()
-        #expect(nested == 1)
-    }
-
-    @Test func aFullQueueRunsBeforeTakingMore() throws {
-        let checks = DeferredChecks(limit: 2)
-        var ran = 0
-        try checks.add { ran += 1 }
-        try checks.add { ran += 1 }
-        #expect(ran == 0)
-        try checks.add { ran += 1 }
-        #expect(ran == 2 && checks.count == 1)
-        let failing = DeferredChecks(limit: 1)
-        try failing.add { throw Found(id: 7) }
-        #expect(throws: Found(id: 7)) { try failing.add {} }
+    @Test func theQueueIsFullAtItsLimit() {
+        let checks = DeferredChecks<Int>(limit: 2)
+        checks.add(1) { _ in }
+        #expect(!checks.isFull)
+        checks.add(2) { _ in }
+        #expect(checks.isFull)
+        _ = checks.takeAll()
+        #expect(!checks.isFull)
     }
 
     @Test func badLabelsAndIndicesAreReportedByTheNextRead() throws {

@@ -17,10 +17,7 @@ import Testing
 struct EmulatedOpParityTests {
     /// The stand-in GPU running the emulated kernels, built once for every case.
     static let gpu: Result<CUDABackend?, Error> = Result {
-        guard let emulator = try KernelEmulator.build(),
-              let backend = try standInGPU(ordinal: StandInOrdinal.emulatedKernels, "the emulated op parity catalogue") else { return nil }
-        RecordingDriver.emulateKernels(on: backend.context.stream, with: emulator)
-        return backend
+        try emulatedGPU(ordinal: StandInOrdinal.emulatedKernels, "the emulated op parity catalogue")
     }
 
     @Test(arguments: OpParityCatalogue.all.map(\.name))

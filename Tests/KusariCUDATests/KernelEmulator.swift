@@ -21,6 +21,9 @@ final class KernelEmulator: @unchecked Sendable {
 
     private init(launchers: [String: Launcher]) { self.launchers = launchers }
 
+    /// The emulator every suite uses, built once (see ``build()``).
+    static let shared = Result { try build() }
+
     /// Every kernel source compiled into one shared library with `$CXX`, `clang++` (the Swift
     /// toolchain's) or `g++`, or `nil` (with the reason printed) when none is found. A source
     /// that does not compile throws.

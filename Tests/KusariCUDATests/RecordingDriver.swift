@@ -20,6 +20,25 @@ final class RecordingDriver: StandInLibrary, @unchecked Sendable {
     /// The names of the kernels launched so far, in order.
     static var launches: [String] { state.withLock { $0.launches } }
 
+    /// What went through one stream so far: the calls that make the host wait for the GPU, the
+    /// copies, the launches.
+    struct StreamTraffic: Equatable {
+        var synchronizations = 0
+        var copiesToHost = 0
+        var copiesToDevice = 0
+        var launches = 0
+    }
+
+    /// The traffic of `stream` so far.
+    static func traffic(on stream: CUstream) -> StreamTraffic {
+        state.withLock { $0.traffic[key(stream)] ?? StreamTraffic() }
+    }
+
+    private static func key(_ stream: CUstream?) -> UInt { UInt(bitPattern: UnsafeRawPointer(stream)) }
+
+    private static func count(on stream: CUstream?, _ change: (inout StreamTraffic) -> Void) {
+        state.withLock { change(&$0.traffic[key(stream), default: StreamTraffic()]) }
+    }
 
     /// What the stand-in remembers between calls (the functions cannot capture anything).
     struct State {
@@ -28,6 +47,7 @@ final class RecordingDriver: StandInLibrary, @unchecked Sendable {
         var launches: [String] = []
         var streams = 0
         var emulators: [UInt: KernelEmulator] = [:]
+        var traffic: [UInt: StreamTraffic] = [:]
     }
 
     /// Held while an emulated kernel runs: one kernel at a time in the process, as on one
@@ -37,7 +57,7 @@ final class RecordingDriver: StandInLibrary, @unchecked Sendable {
 
     /// Runs the kernels later queued on `stream` with `emulator`.
     static func emulateKernels(on stream: CUstream, with emulator: KernelEmulator) {
-        state.withLock { $0.emulators[UInt(bitPattern: UnsafeRawPointer(stream))] = emulator }
+        state.withLock { $0.emulators[key(stream)] = emulator }
     }
 
     static let state = Mutex(State())
@@ -96,11 +116,13 @@ final class RecordingDriver: StandInLibrary, @unchecked Sendable {
             "cuMemFree_v2": standInEntry({ free(UnsafeMutableRawPointer(bitPattern: UInt($0))); return 0 } as CUDADriver.MemFree),
             "cuMemAllocHost_v2": standInEntry({ $0?.pointee = calloc(max($1, 1), 1); return 0 } as CUDADriver.MemAllocHost),
             "cuMemFreeHost": standInEntry({ free($0); return 0 } as CUDADriver.MemFreeHost),
-            "cuMemcpyHtoDAsync_v2": standInEntry({ destination, source, bytes, _ in
+            "cuMemcpyHtoDAsync_v2": standInEntry({ destination, source, bytes, stream in
+                RecordingDriver.count(on: stream) { $0.copiesToDevice += 1 }
                 memcpy(RecordingDriver.host(destination), source!, bytes)
                 return 0
             } as CUDADriver.MemcpyHtoDAsync),
-            "cuMemcpyDtoHAsync_v2": standInEntry({ destination, source, bytes, _ in
+            "cuMemcpyDtoHAsync_v2": standInEntry({ destination, source, bytes, stream in
+                RecordingDriver.count(on: stream) { $0.copiesToHost += 1 }
                 memcpy(destination!, RecordingDriver.host(source), bytes)
                 return 0
             } as CUDADriver.MemcpyDtoHAsync),
@@ -119,14 +141,15 @@ final class RecordingDriver: StandInLibrary, @unchecked Sendable {
                 stream?.pointee = OpaquePointer(bitPattern: 0x10_0000 + index)
                 return 0
             } as CUDADriver.StreamCreate),
-            "cuStreamSynchronize": standInEntry(succeed),
+            "cuStreamSynchronize": standInEntry({ stream in
+                RecordingDriver.count(on: stream) { $0.synchronizations += 1 }
+                return 0
+            } as CUDADriver.StreamOp),
             "cuStreamDestroy_v2": standInEntry(succeed),
             "cuEventCreate": standInEntry({ $0?.pointee = RecordingDriver.token; _ = $1; return 0 } as CUDADriver.EventCreate),
             "cuEventRecord": standInEntry({ _, _ in 0 } as CUDADriver.EventRecord),
-            "cuEventSynchronize": standInEntry(succeedOnEvent),
             "cuEventQuery": standInEntry(succeedOnEvent),
             "cuEventDestroy_v2": standInEntry(succeedOnEvent),
-            "cuEventElapsedTime": standInEntry({ $0?.pointee = 0; _ = ($1, $2); return 0 } as CUDADriver.EventElapsedTime),
             "cuModuleLoadData": standInEntry({ module, image in
                 let text = String(cString: image!.assumingMemoryBound(to: CChar.self))
                 let index = RecordingDriver.state.withLock { state in
@@ -151,7 +174,8 @@ final class RecordingDriver: StandInLibrary, @unchecked Sendable {
                 let (name, emulator) = RecordingDriver.state.withLock { state in
                     let name = state.kernelNames[RecordingDriver.index(function)]
                     state.launches.append(name)
-                    return (name, state.emulators[UInt(bitPattern: UnsafeRawPointer(stream))])
+                    state.traffic[RecordingDriver.key(stream), default: StreamTraffic()].launches += 1
+                    return (name, state.emulators[RecordingDriver.key(stream)])
                 }
                 guard let parameters else { return 1 }  // CUDA_ERROR_INVALID_VALUE
                 if let launcher = emulator?.launchers[name] {

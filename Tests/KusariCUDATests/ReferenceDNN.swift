@@ -112,16 +112,32 @@ final class ReferenceDNN: StandInLibrary, @unchecked Sendable {
             return offsets
         }
 
+        /// The memory of a packed row-major float32 operand, which is read and written in
+        /// bulk; `nil` for any other (read element by element through the strides).
+        private var packedFloats: UnsafeMutableBufferPointer<Float>? {
+            let packed = [dims[1] * dims[2] * dims[3], dims[2] * dims[3], dims[3], 1]
+            guard dataType == CUDNN.DataType.float32.rawValue, strides == packed else { return nil }
+            return UnsafeMutableBufferPointer(start: UnsafeMutablePointer(bitPattern: UInt(address)), count: count)
+        }
+
         /// The operand's values as a contiguous float32 CPU tensor, read through its strides
         /// (spatially flipped when `flipped`).
         func tensor(flipped: Bool = false) -> Tensor {
-            Tensor(offsets(flipped: flipped).map(load), shape: dims)
+            if !flipped, let floats = packedFloats { return Tensor(Array(floats), shape: dims) }
+            return Tensor(offsets(flipped: flipped).map(load), shape: dims)
         }
 
         /// Stores the contiguous `values` (of the operand's shape) scaled, through its strides
         /// (spatially flipped when `flipped`).
         func store(_ values: Tensor, alpha: Float, beta: Float, flipped: Bool = false) {
-            for (value, offset) in zip(values.contiguous().scalars, offsets(flipped: flipped)) {
+            let scalars = values.contiguous().scalars
+            if !flipped, let floats = packedFloats {
+                for index in floats.indices {
+                    floats[index] = alpha * scalars[index] + (beta == 0 ? 0 : beta * floats[index])
+                }
+                return
+            }
+            for (value, offset) in zip(scalars, offsets(flipped: flipped)) {
                 store(value, at: offset, alpha: alpha, beta: beta)
             }
         }

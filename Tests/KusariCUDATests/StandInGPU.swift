@@ -69,7 +69,7 @@ enum StandInElement {
 /// ordinals other suites register emulated devices as or use as unserved ones.
 enum StandInOrdinal {
     static let kernelLaunches = 120, matrixProducts = 121, convolutions = 122, batchNorm = 123, localResponseNorm = 124
-    static let emulatedKernels = 125
+    static let emulatedKernels = 125, hostWaits = 126, emulatedHostWaits = 127
 }
 
 /// A ``CUDABackend`` on the CPU stand-ins: the ``RecordingDriver`` (host memory, kernels
@@ -84,5 +84,16 @@ func standInGPU(ordinal: Int, _ test: String) throws -> CUDABackend? {
                               cudnn: { try CUDNN(library: ReferenceDNN()) })
     try #require(DeviceBackends.backend(for: backend.device) == nil, "\(backend.device) is taken by another suite")
     DeviceBackends.register(backend)
+    return backend
+}
+
+/// A ``standInGPU(ordinal:_:)`` whose stream runs the kernels with the shared
+/// ``KernelEmulator``: a GPU-less CUDA backend that computes. `nil`, after the skip message,
+/// without NVRTC or a C++ compiler.
+func emulatedGPU(ordinal: Int, _ test: String) throws -> CUDABackend? {
+    guard let emulator = try KernelEmulator.shared.get(), let backend = try standInGPU(ordinal: ordinal, test) else {
+        return nil
+    }
+    RecordingDriver.emulateKernels(on: backend.context.stream, with: emulator)
     return backend
 }
