@@ -79,6 +79,7 @@ let package = Package(
         .testTarget(name: "KusariDataTests", dependencies: ["Kusari", "KusariData"]),
         .testTarget(name: "KusariCUDATests", dependencies: ["Kusari", "KusariCUDA", "KusariNN", "KusariOptim", "KusariModels",
                                                        "KusariTestSupport"]),
+        .testTarget(name: "KusariCLITests", dependencies: ["kusari"]),
         .testTarget(name: "KusariTrainTests", dependencies: ["Kusari", "KusariNN", "KusariOptim", "KusariData", "KusariTrain",
                                                         "KusariTestSupport"]),
     ],

@@ -25,13 +25,13 @@ public enum BenchmarkModel: String, CaseIterable, Sendable {
     /// Number of classes.
     public var classes: Int { self == .vggCIFAR100 ? 100 : 10 }
 
-    /// A freshly initialised network.
-    public func makeNetwork() -> Module & UnaryLayer {
+    /// A freshly initialised network, its weights drawn from `generator`.
+    public func makeNetwork(generator: Generator = .default) -> Module & UnaryLayer {
         switch self {
-        case .theanoCNN: return TheanoCNN()
-        case .tfCIFAR10: return TFCIFAR10CNN()
-        case .vggCIFAR100: return ChainerVGG(classes: classes)
-        case .rcnnSVHN: return RCNN(steps: 4, channels: 128, classes: classes)
+        case .theanoCNN: return TheanoCNN(generator: generator)
+        case .tfCIFAR10: return TFCIFAR10CNN(generator: generator)
+        case .vggCIFAR100: return ChainerVGG(classes: classes, generator: generator)
+        case .rcnnSVHN: return RCNN(steps: 4, channels: 128, classes: classes, generator: generator)
         }
     }
 }

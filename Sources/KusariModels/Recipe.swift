@@ -28,6 +28,8 @@ public struct TrainingOptions: Sendable {
     /// forward pass, float16 with dynamic loss scaling (``KusariTrain/StandardUpdater``); `nil`
     /// (the default) trains in float32.
     public var mixedPrecision: DType?
+    /// How float16 training's loss scaler starts and adapts (`kusari train --loss-scale …`).
+    public var lossScaling = DynamicLossScaler.Settings()
 
     public init(dataDirectory: URL, out: URL) {
         self.dataDirectory = dataDirectory

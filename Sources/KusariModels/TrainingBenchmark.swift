@@ -21,14 +21,19 @@ public struct TrainingBenchmark {
     public let batchSize: Int
     /// The autocast dtype (`.bfloat16` or `.float16`), or `nil` for float32 steps.
     public let mixedPrecision: DType?
+    /// The settings of the loss scaler of float16 steps.
+    public let lossScaling: DynamicLossScaler.Settings
 
-    /// - Precondition: `mixedPrecision` is `nil`, `.float16` or `.bfloat16`.
-    public init(model: BenchmarkModel, batchSize: Int, mixedPrecision: DType? = nil) {
+    /// - Precondition: `mixedPrecision` is `nil`, `.float16` or `.bfloat16`; `lossScaling` has no
+    ///   ``KusariOptim/DynamicLossScaler/Settings/problems``.
+    public init(model: BenchmarkModel, batchSize: Int, mixedPrecision: DType? = nil,
+                lossScaling: DynamicLossScaler.Settings = .init()) {
         precondition(mixedPrecision == nil || mixedPrecision == .float16 || mixedPrecision == .bfloat16,
                      "TrainingBenchmark: mixed precision needs float16 or bfloat16, got \(mixedPrecision.map { "\($0)" } ?? "nil")")
         self.model = model
         self.batchSize = batchSize
         self.mixedPrecision = mixedPrecision
+        self.lossScaling = lossScaling
     }
 
     /// Runs `warmup` untimed steps on the CPU, then timed steps until `seconds` have passed (at
@@ -51,7 +56,7 @@ public struct TrainingBenchmark {
     /// The network in training mode and one batch of random images and labels, from seed 0.
     private func makeInputs() -> (any Module & UnaryLayer, Tensor, Tensor) {
         let generator = Generator(seed: 0)
-        let network = model.makeNetwork()
+        let network = model.makeNetwork(generator: generator)
         network.train()
         let images = Tensor.normal([batchSize] + model.inputShape, generator: generator)
         let labels = Tensor.randint([batchSize], low: 0, high: model.classes, generator: generator)
@@ -61,7 +66,7 @@ public struct TrainingBenchmark {
     private func time(_ network: any Module & UnaryLayer, _ images: Tensor, _ labels: Tensor, warmup: Int,
                       seconds: Double) -> Result {
         let optimizer = MomentumSGD(network, learningRate: 0.01, momentum: 0.9)
-        let scaler = mixedPrecision == .float16 ? DynamicLossScaler() : nil
+        let scaler = mixedPrecision == .float16 ? DynamicLossScaler(lossScaling) : nil
         func forward() -> Tensor { softmaxCrossEntropy(network(images), labels) }
         func step() {
             optimizer.zeroGrad()

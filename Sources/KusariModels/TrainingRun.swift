@@ -41,7 +41,7 @@ public struct TrainingRun {
         }
         let updater = StandardUpdater(source: setup.training, model: setup.model, optimizer: setup.optimizer,
                                       loss: ClassifierLoss().function, device: options.device,
-                                      mixedPrecision: options.mixedPrecision)
+                                      mixedPrecision: options.mixedPrecision, lossScaling: options.lossScaling)
         let trainer = Trainer(updater: updater, stopTrigger: .epochs(setup.epochs), out: options.out)
         let evaluator = Evaluator(source: setup.validation, model: setup.model, device: options.device)
         for ext in setup.extensions { trainer.extend(ext) }

@@ -45,13 +45,9 @@ public final class DynamicLossScaler {
     ///   - growthInterval: see ``growthInterval``; positive (default 2000).
     public init(initialScale: Float = 65536, growthFactor: Float = 2, backoffFactor: Float = 0.5,
                 growthInterval: Int = 2000) {
-        precondition(initialScale.isFinite && initialScale > 0,
-                     "DynamicLossScaler: initial scale \(initialScale) must be finite and positive")
-        precondition(growthFactor.isFinite && growthFactor > 1,
-                     "DynamicLossScaler: growth factor \(growthFactor) must be finite and greater than 1")
-        precondition(backoffFactor > 0 && backoffFactor < 1,
-                     "DynamicLossScaler: backoff factor \(backoffFactor) must lie strictly between 0 and 1")
-        precondition(growthInterval > 0, "DynamicLossScaler: growth interval \(growthInterval) must be positive")
+        let problems = Settings(initialScale: initialScale, growthFactor: growthFactor, backoffFactor: backoffFactor,
+                                growthInterval: growthInterval).problems
+        precondition(problems.isEmpty, "DynamicLossScaler: " + problems.joined(separator: "; "))
         self.scale = initialScale
         self.initialScale = initialScale
         self.growthFactor = growthFactor

@@ -80,10 +80,13 @@ public final class StandardUpdater: Updater {
     ///   - device: where the batches are moved before the loss (default the CPU).
     ///   - mixedPrecision: `.bfloat16` or `.float16` to train with autocast (see the type's
     ///     description), `nil` (the default) for float32.
-    /// - Precondition: `mixedPrecision` is `nil`, `.float16` or `.bfloat16`.
+    ///   - lossScaling: the settings of float16 training's ``lossScaler`` (PyTorch
+    ///     `GradScaler`'s defaults unless given); unused otherwise.
+    /// - Precondition: `mixedPrecision` is `nil`, `.float16` or `.bfloat16`; `lossScaling` has no
+    ///   ``KusariOptim/DynamicLossScaler/Settings/problems``.
     public init(source: BatchSource, model: Module, optimizer: Optimizer,
                 loss: @escaping LossFunction = ClassifierLoss().function, device: Device = .cpu,
-                mixedPrecision: DType? = nil) {
+                mixedPrecision: DType? = nil, lossScaling: DynamicLossScaler.Settings = .init()) {
         precondition(mixedPrecision == nil || mixedPrecision == .float16 || mixedPrecision == .bfloat16,
                      "StandardUpdater: mixed precision needs float16 or bfloat16, got \(mixedPrecision.map { "\($0)" } ?? "nil")")
         self.source = source
@@ -92,7 +95,7 @@ public final class StandardUpdater: Updater {
         self.loss = loss
         self.device = device
         self.mixedPrecision = mixedPrecision
-        self.lossScaler = mixedPrecision == .float16 ? DynamicLossScaler() : nil
+        self.lossScaler = mixedPrecision == .float16 ? DynamicLossScaler(lossScaling) : nil
         self.previousEpochDetail = source.epochDetail
     }
 

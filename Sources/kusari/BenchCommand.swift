@@ -33,7 +33,8 @@ struct BenchTrainCommand: ParsableCommand {
         try requireComputeDevice(target, deterministic: deterministic, allowsTF32: tf32)
         if let threads { Threading.threadCount = threads }
         let amp = try mixedPrecision.dtype()
-        let result = try TrainingBenchmark(model: model, batchSize: batch ?? model.seedBatchSize, mixedPrecision: amp)
+        let result = try TrainingBenchmark(model: model, batchSize: batch ?? model.seedBatchSize, mixedPrecision: amp,
+                                           lossScaling: mixedPrecision.lossScaling())
             .run(warmup: warmup, seconds: seconds, on: target)
         if OpProfiler.isEnabled { FileHandle.standardError.write(Data((OpProfiler.report() + "\n").utf8)) }
         if json {

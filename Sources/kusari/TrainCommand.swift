@@ -50,6 +50,7 @@ struct TrainCommand: ParsableCommand {
         options.snapshotEvery = snapshotEvery
         options.device = target
         options.mixedPrecision = try mixedPrecision.dtype()
+        options.lossScaling = try mixedPrecision.lossScaling()
         do {
             let run = try TrainingRun(recipe: chosen, options: options)
             try run.run(resumingFrom: resume.map { URL(fileURLWithPath: $0) })

@@ -24,7 +24,7 @@ struct EmulatedMixedPrecisionTests {
     func stepsMatchTheCPU(_ dtype: DType) throws {
         guard let backend = try EmulatedOpParityTests.gpu.get() else { return }
         let model = BenchmarkModel.theanoCNN, generator = Generator(seed: 9)
-        let network = model.makeNetwork()
+        let network = model.makeNetwork(generator: generator)
         let images = Tensor.normal([8] + model.inputShape, generator: generator)
         let labels = Tensor.randint([8], low: 0, high: model.classes, generator: generator)
         /// Three steps from `network`'s weights on `device` (the Theano CNN has no dropout, so

@@ -25,7 +25,7 @@ struct HostWaitTests {
     func aSteadyTrainingStepWaitsOnceAndAllocatesNothing(_ model: BenchmarkModel) throws {
         guard let backend = try Self.recordingGPU.get() else { return }
         let generator = Generator(seed: 1)
-        let network = model.makeNetwork()
+        let network = model.makeNetwork(generator: generator)
         network.train()
         try network.move(to: backend.device)
         let images = try Tensor.normal([2] + model.inputShape, generator: generator).to(device: backend.device)

@@ -61,7 +61,7 @@ struct TrainingStepParityTests {
 
     private static func compareOneStepAtFixedThreadCount(_ model: BenchmarkModel, batch: Int, on device: Device) throws {
         let generator = Generator(seed: 5)
-        let network = model.makeNetwork()
+        let network = model.makeNetwork(generator: generator)
         network.train()
         let images = Tensor.normal([batch] + model.inputShape, generator: generator)
         let labels = Tensor.randint([batch], low: 0, high: model.classes, generator: generator)
@@ -85,7 +85,7 @@ struct TrainingStepParityTests {
         backend.deterministic = true
         defer { backend.deterministic = false }
         let model = BenchmarkModel.theanoCNN, generator = Generator(seed: 6)
-        let network = model.makeNetwork()
+        let network = model.makeNetwork(generator: generator)
         network.train()
         let images = Tensor.normal([16] + model.inputShape, generator: generator)
         let labels = Tensor.randint([16], low: 0, high: model.classes, generator: generator)

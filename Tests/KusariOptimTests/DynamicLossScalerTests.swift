@@ -267,3 +267,27 @@ struct DynamicLossScalerTests {
         #expect(scaler.scale == 8 && scaler.growthTracker == 3 && scaler.skippedSteps == 2)
     }
 }
+
+struct DynamicLossScalerSettingsTests {
+    @Test func aScalerStartsFromItsSettingsAndReportsThem() {
+        let settings = DynamicLossScaler.Settings(initialScale: 1024, growthFactor: 4, backoffFactor: 0.25,
+                                                  growthInterval: 7)
+        let scaler = DynamicLossScaler(settings)
+        #expect(scaler.scale == 1024 && scaler.growthFactor == 4 && scaler.backoffFactor == 0.25
+                && scaler.growthInterval == 7)
+        #expect(scaler.settings == settings)
+        #expect(DynamicLossScaler().settings == DynamicLossScaler.Settings())
+    }
+
+    @Test func settingsNameEveryProblem() {
+        #expect(DynamicLossScaler.Settings().problems.isEmpty)
+        let bad = DynamicLossScaler.Settings(initialScale: .infinity, growthFactor: 1, backoffFactor: 1, growthInterval: 0)
+        #expect(bad.problems == [
+            "the initial loss scale inf must be finite and positive",
+            "the growth factor 1.0 must be finite and greater than 1",
+            "the backoff factor 1.0 must lie strictly between 0 and 1",
+            "the growth interval 0 must be positive",
+        ])
+        #expect(DynamicLossScaler.Settings(initialScale: -2).problems == ["the initial loss scale -2.0 must be finite and positive"])
+    }
+}

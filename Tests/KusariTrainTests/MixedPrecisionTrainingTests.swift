@@ -23,14 +23,15 @@ private struct Run {
     let optimizer: Optimizer
     let updater: StandardUpdater
 
-    init(_ precision: DType?, lossFactor: Float = 1) {
+    init(_ precision: DType?, lossFactor: Float = 1, lossScaling: DynamicLossScaler.Settings = .init()) {
         let source = ArraySource(inputs: data.inputs, labels: data.labels, batchSize: 10, shuffle: true,
                                  repeating: true, seed: 11)
         model = makeModel()
         optimizer = MomentumSGD(model, learningRate: 0.1 / lossFactor, momentum: 0.9)
         let classifier = ClassifierLoss()
         updater = StandardUpdater(source: source, model: model, optimizer: optimizer,
-                                  loss: { classifier($0, $1, $2) * lossFactor }, mixedPrecision: precision)
+                                  loss: { classifier($0, $1, $2) * lossFactor }, mixedPrecision: precision,
+                                  lossScaling: lossScaling)
     }
 
     /// Runs `count` updates, returning each iteration's observation.
@@ -117,6 +118,16 @@ struct MixedPrecisionTrainingTests {
         #expect(weightBits(run.model) != start)
         #expect(run.model.parameters().allSatisfy { $0.scalars.allSatisfy(\.isFinite) })
         #expect(run.fullLoss < 0.8 * initial, "loss \(initial) → \(run.fullLoss)")
+    }
+
+    /// The same 4096-times larger loss from a loss scale of 16 (`kusari train --loss-scale 16
+    /// --loss-scale-growth-interval 4`): no step overflows, and the scale doubles every 4 steps.
+    @Test func float16StartsFromTheGivenLossScaling() throws {
+        let run = Run(.float16, lossFactor: 4096, lossScaling: .init(initialScale: 16, growthInterval: 4))
+        let scales = try run.train(9).compactMap { $0["main/loss_scale"] }
+        #expect(scales == [16, 16, 16, 16, 32, 32, 32, 32, 64])
+        #expect(run.updater.lossScaler?.skippedSteps == 0)
+        #expect(run.optimizer.stepCount == 9)
     }
 
     /// A float16 run interrupted by a snapshot and resumed matches the uninterrupted run bit for
