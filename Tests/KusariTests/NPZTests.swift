@@ -74,6 +74,7 @@ private func npzSample(_ dtype: NPYDType, shape: [Int]) -> NPYArray {
     case .int64: return NPYArray(int64s: (0..<n).map { (Int64($0) << 40) - 5 }, shape: shape)
     case .uint8: return NPYArray(uint8s: (0..<n).map { UInt8(truncatingIfNeeded: $0 * 37) }, shape: shape)
     case .bool: return NPYArray(bools: (0..<n).map { $0 % 3 == 0 }, shape: shape)
+    case .float16: return NPYArray(float16s: (0..<n).map { Float16($0) * 0.25 - 2 }, shape: shape)
     }
 }
 
@@ -150,8 +151,8 @@ struct NPYArrayCodecTests {
         #expect(NPYArray(floats: [], shape: [0]).count == 0)
         #expect(NPYArray(floats: [], shape: [4, 0, 2]).count == 0)
         #expect(npzSample(.int64, shape: [2, 3, 4]).count == 24)
-        #expect(NPYDType.allCases.map(\.byteSize) == [4, 8, 4, 8, 1, 1])
-        #expect(NPYDType.allCases.map(\.rawValue) == ["<f4", "<f8", "<i4", "<i8", "|u1", "|b1"])
+        #expect(NPYDType.allCases.map(\.byteSize) == [4, 8, 4, 8, 1, 1, 2])
+        #expect(NPYDType.allCases.map(\.rawValue) == ["<f4", "<f8", "<i4", "<i8", "|u1", "|b1", "<f2"])
     }
 
     @Test func bytesAreLittleEndian() {
@@ -159,6 +160,7 @@ struct NPYArrayCodecTests {
         #expect(NPYArray(int32s: [0x0102_0304], shape: [1]).bytes == [4, 3, 2, 1])
         #expect(NPYArray(int64s: [-2], shape: []).bytes == [0xFE] + [UInt8](repeating: 0xFF, count: 7))
         #expect(NPYArray(bools: [true, false], shape: [2]).bytes == [1, 0])
+        #expect(NPYArray(float16s: [1, -2], shape: [2]).bytes == [0x00, 0x3C, 0x00, 0xC0])
     }
 
     @Test func conversions() {
@@ -169,6 +171,9 @@ struct NPYArrayCodecTests {
         #expect(NPYArray(bools: [true, false], shape: [2]).floats == [1, 0])
         #expect(NPYArray(floats: [0.25], shape: [1]).doubles == [0.25])
         #expect(NPYArray(floats: [1], shape: [1]).int64s == nil)
+        #expect(NPYArray(float16s: [1.5, -0.25], shape: [2]).floats == [1.5, -0.25])
+        #expect(NPYArray(float16s: [65504], shape: []).doubles == [65504])
+        #expect(NPYArray(float16s: [2], shape: [1]).int64s == nil)
         #expect(NPYArray(int32s: [-5, 6], shape: [2]).int64s == [-5, 6])
         #expect(NPYArray(int64s: [1, -1], shape: [2]).int32s == [1, -1])
         #expect(NPYArray(int64s: [1 << 40], shape: [1]).int32s == nil)
@@ -235,6 +240,14 @@ struct NPYFormatTests {
         let ints = try NPY.read(from: try npzFixtureURL("int64", "npy"))
         #expect(ints.dtype == .int64 && ints.shape == [2, 3])
         #expect(ints.int64s == [-(1 << 62), -1, 0, 1, 1 << 40, Int64.max])
+    }
+
+    @Test func readsNumPyFloat16() throws {
+        let halves = try NPY.read(from: try npzFixtureURL("float16", "npy"))
+        #expect(halves.dtype == .float16 && halves.shape == [2, 3])
+        #expect(halves.floats == [1, -2.5, 65504, 0x1p-24, Float(Float16(0.1)), -.infinity])
+        let swapped = try NPY.read(from: try npzFixtureURL("bigendian_f2", "npy"))
+        #expect(swapped == NPYArray(float16s: [0.5, -3, 1024], shape: [3]))
     }
 
     @Test func readsNumPyScalar() throws {
@@ -447,6 +460,10 @@ struct NPZCorruptInputTests {
         try withFile("long.npy", bytes + [0]) { url in
             expectSerializationError(.trailingData, file: "long.npy") { _ = try NPY.read(from: url) }
         }
+        try withFile("half.npy", try npzFixtureBytes("float16", "npy").dropLast(1)) { url in
+            let error = expectSerializationError(.truncated, file: "half.npy") { _ = try NPY.read(from: url) }
+            #expect(error?.description.contains("holds 11 bytes, expected 12 bytes for shape (2, 3) of <f2") == true)
+        }
     }
 
     @Test func badShapesAndFields() throws {
@@ -484,7 +501,7 @@ struct NPZCorruptInputTests {
             let error = expectSerializationError(.unsupportedDType, file: "model.npz") { _ = try NPZ.read(from: url) }
             #expect(error?.member == "conv1.W.npy")
             #expect(error?.description.hasPrefix(
-                "model.npz: member 'conv1.W.npy': header field 'descr' is '<c8', expected one of <f4, <f8, <i4, <i8, |u1, |b1") == true)
+                "model.npz: member 'conv1.W.npy': header field 'descr' is '<c8', expected one of <f4, <f8, <f2, <i4, <i8, |u1, |b1") == true)
 
             var magic = original
             patchFirstStoredMember(&magic) { $0[0] = 0 }

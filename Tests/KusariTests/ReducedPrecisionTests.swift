@@ -146,12 +146,15 @@ struct ReducedPrecisionTests {
         #expect(Tensor([0.5, -2] as [Float]).to(.float16).description == "Tensor(shape: [2], dtype: float16, [0.5, -2.0])")
     }
 
-    @Test func npyWritesFloat32() throws {
+    @Test func npyKeepsFloat16AndWritesBFloat16AsFloat32() throws {
         let half = Tensor([0.1, 65504] as [Float], shape: [1, 2]).to(.float16)
         let array = half.npyArray
-        #expect(array.dtype == .float32 && array.shape == [1, 2])
-        #expect(Tensor(npy: array).scalars == half.scalars)
-        #expect(Tensor([1.5] as [Float]).to(.bfloat16).npyArray.floats == [1.5])
+        #expect(array.dtype == .float16 && array.shape == [1, 2])
+        #expect(array.bytes == [0x66, 0x2E, 0xFF, 0x7B])
+        let reread = Tensor(npy: array)
+        #expect(reread.dtype == .float16 && reread.toArray(of: Float16.self) == half.toArray(of: Float16.self))
+        let brain = Tensor([1.5, -0.1] as [Float]).to(.bfloat16)
+        #expect(brain.npyArray.dtype == .float32 && brain.npyArray.floats == brain.scalars)
     }
 
     @Test func nonSupportedOpsStopWithAClearMessage() async {

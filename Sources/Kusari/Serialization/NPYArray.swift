@@ -17,18 +17,21 @@ public enum NPYDType: String, CaseIterable, Sendable {
     case uint8 = "|u1"
     /// Boolean stored as one byte holding 0 or 1, `|b1`.
     case bool = "|b1"
+    /// 16-bit IEEE float (half precision), `<f2`.
+    case float16 = "<f2"
 
     /// The size of one element in bytes.
     public var byteSize: Int {
         switch self {
         case .float32, .int32: return 4
         case .float64, .int64: return 8
+        case .float16: return 2
         case .uint8, .bool: return 1
         }
     }
 
     /// Whether this is a floating-point type.
-    public var isFloatingPoint: Bool { self == .float32 || self == .float64 }
+    public var isFloatingPoint: Bool { self == .float32 || self == .float64 || self == .float16 }
 }
 
 /// An n-dimensional array as stored in a `.npy` file: a dtype, a shape and the raw element bytes.
@@ -61,6 +64,11 @@ public struct NPYArray: Equatable, Sendable {
     /// Creates a `float32` array. - Precondition: `floats.count` equals the shape's element count.
     public init(floats: [Float], shape: [Int]) {
         self.init(dtype: .float32, shape: shape, bytes: NPYArray.encode(floats, shape: shape) { $0.bitPattern })
+    }
+
+    /// Creates a `float16` array. - Precondition: `float16s.count` equals the shape's element count.
+    public init(float16s: [Float16], shape: [Int]) {
+        self.init(dtype: .float16, shape: shape, bytes: NPYArray.encode(float16s, shape: shape) { $0.bitPattern })
     }
 
     /// Creates a `float64` array. - Precondition: `doubles.count` equals the shape's element count.
@@ -97,6 +105,7 @@ public struct NPYArray: Equatable, Sendable {
         switch dtype {
         case .float32: return decode(UInt32.self) { Float(bitPattern: $0) }
         case .float64: return decode(UInt64.self) { Float(Double(bitPattern: $0)) }
+        case .float16: return decode(UInt16.self) { Float(Float16(bitPattern: $0)) }
         case .int32: return decode(Int32.self) { Float($0) }
         case .int64: return decode(Int64.self) { Float($0) }
         case .uint8, .bool: return decode(UInt8.self) { Float($0) }
@@ -108,6 +117,7 @@ public struct NPYArray: Equatable, Sendable {
         switch dtype {
         case .float32: return decode(UInt32.self) { Double(Float(bitPattern: $0)) }
         case .float64: return decode(UInt64.self) { Double(bitPattern: $0) }
+        case .float16: return decode(UInt16.self) { Double(Float16(bitPattern: $0)) }
         case .int32: return decode(Int32.self) { Double($0) }
         case .int64: return decode(Int64.self) { Double($0) }
         case .uint8, .bool: return decode(UInt8.self) { Double($0) }
@@ -117,7 +127,7 @@ public struct NPYArray: Equatable, Sendable {
     /// The elements as `Int64` for integer and bool dtypes; `nil` for floating-point dtypes.
     public var int64s: [Int64]? {
         switch dtype {
-        case .float32, .float64: return nil
+        case .float32, .float64, .float16: return nil
         case .int32: return decode(Int32.self) { Int64($0) }
         case .int64: return decode(Int64.self) { $0 }
         case .uint8, .bool: return decode(UInt8.self) { Int64($0) }

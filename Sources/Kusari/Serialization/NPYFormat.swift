@@ -216,7 +216,7 @@ private struct HeaderFields {
     var fortranOrder: Bool
     var shape: [Int]
 
-    static let supportedList = "<f4, <f8, <i4, <i8, |u1, |b1 (also big-endian >f4, >f8, >i4, >i8)"
+    static let supportedList = "<f4, <f8, <f2, <i4, <i8, |u1, |b1 (also big-endian >f4, >f8, >f2, >i4, >i8)"
 
     init(_ header: UnsafeRawBufferPointer, baseOffset: Int, utf8: Bool, context: SerializationContext) throws {
         var parser = PyLiteralParser(bytes: header, baseOffset: baseOffset, utf8: utf8, context: context)
@@ -280,6 +280,7 @@ private struct HeaderFields {
         switch kind {
         case "f4": dtype = .float32
         case "f8": dtype = .float64
+        case "f2": dtype = .float16
         case "i4": dtype = .int32
         case "i8": dtype = .int64
         case "u1": dtype = .uint8

@@ -50,6 +50,9 @@ def main():
     np.save(path("scalar0d.npy"), np.array(3.5, dtype=np.float32))
     np.save(path("bigendian_f4.npy"), (np.arange(6).reshape(2, 3) / 4).astype(">f4"))
     np.save(path("bigendian_i8.npy"), np.array([1, -2, 2**40], dtype=">i8"))
+    # Half precision: 65504 is float16's largest finite value, 2**-24 its smallest subnormal.
+    np.save(path("float16.npy"), np.array([[1, -2.5, 65504], [2**-24, 0.1, -np.inf]], dtype=np.float16))
+    np.save(path("bigendian_f2.npy"), np.array([0.5, -3, 1024], dtype=">f2"))
     # A Fortran-ordered (column-major) array is saved with fortran_order: True.
     np.save(path("fortran.npy"), np.asfortranarray(np.arange(24, dtype=np.int32).reshape(2, 3, 4)))
     for major in (2, 3):
