@@ -27,11 +27,11 @@ extension CUDABackend {
             try Self.expect(std >= 0, "normal: negative standard deviation \(std)")
             (name, perBlock) = ("kusari_philox_normal_f32", 4)
             parameters = [.float(mean), .float(std)]
-        case .bernoulli(let probability):
+        case .bernoulli(let probability, let value):
             try Self.expect(probability >= 0 && probability <= 1,
                             "bernoulli: probability \(probability) is outside [0, 1]")
             (name, perBlock) = ("kusari_philox_bernoulli_f32", 4)
-            parameters = [.float(probability)]
+            parameters = [.float(probability), .float(value)]
         case .integers(let low, let high):
             try Self.expect(low < high, "randint: empty range [\(low), \(high))")
             try Self.expect(dtype == .int64 || (low >= Int(Int32.min) && high - 1 <= Int(Int32.max)),

@@ -73,10 +73,10 @@ struct GPUParityTests {
             #expect(try gpu.floats(out, count) == uniform)
 
             let blocks = UInt64((count + 3) / 4)
-            let bernoulli = Tensor.bernoulli([count], probability: 0.3, generator: generator).scalars
+            let bernoulli = Tensor.bernoulli([count], probability: 0.3, value: 1 / 0.7, generator: generator).scalars
             try gpu.context.launch(try gpu.kernel("kusari_philox_bernoulli_f32", in: .random), count: (count + 3) / 4,
                                    arguments: [.buffer(out), .count(count), .uint64(seed), .uint64(start + blocks),
-                                               .float(0.3)])
+                                               .float(0.3), .float(1 / 0.7)])
             #expect(try gpu.floats(out, count) == bernoulli)
             #expect(generator.state.offset == start + 2 * blocks)
         }

@@ -359,8 +359,8 @@ public final class EmulatedDevice: DeviceOperations, @unchecked Sendable {
                 values = Tensor.uniform(shape, low: low, high: high, generator: generator)
             case .normal(let mean, let std):
                 values = Tensor.normal(shape, mean: mean, std: std, generator: generator)
-            case .bernoulli(let probability):
-                values = Tensor.bernoulli(shape, probability: probability, generator: generator)
+            case .bernoulli(let probability, let value):
+                values = Tensor.bernoulli(shape, probability: probability, value: value, generator: generator)
             case .integers(let low, let high):
                 values = Tensor.randint(shape, low: low, high: high, dtype: dtype, generator: generator)
             }

@@ -67,6 +67,8 @@ extension OpParityCatalogue {
             // A device's log and cos may round the Box–Muller transform differently from the host's.
             ("normal draws", .elementwise, { Tensor.normal([9], mean: 1, std: 0.5, generator: $0, on: $1) }),
             ("Bernoulli draws", .exact, { Tensor.bernoulli([3, 3], probability: 0.3, generator: $0, on: $1) }),
+            ("Bernoulli draws of a value", .exact,
+             { Tensor.bernoulli([5, 3], probability: 0.6, value: 1 / 0.6, generator: $0, on: $1) }),
             ("int64 randint", .exact, { Tensor.randint([11], low: -4, high: 9, generator: $0, on: $1) }),
             ("int32 randint", .exact, {
                 Tensor.randint([6], low: 0, high: 100, dtype: .int32, generator: $0, on: $1)

@@ -152,6 +152,9 @@ struct RandomTests {
         #expect(Swift.abs(rate - 0.3) < 0.01)
         expectAll(Tensor.bernoulli([1000], probability: 0, generator: Generator(seed: 16)).scalars, "p = 0") { $0 == 0 }
         expectAll(Tensor.bernoulli([1000], probability: 1, generator: Generator(seed: 16)).scalars, "p = 1") { $0 == 1 }
+        // With a value: the same draw, the ones replaced by it.
+        let scaled = Tensor.bernoulli([100_000], probability: 0.3, value: 2.5, generator: Generator(seed: 15)).scalars
+        #expect(scaled == values.map { $0 * 2.5 })
     }
 
     @Test func randintRangeAndCoverage() {

@@ -152,8 +152,8 @@ public enum RandomDistribution: Sendable, Equatable {
     case uniform(low: Float, high: Float)
     /// Normal with the given mean and standard deviation.
     case normal(mean: Float, std: Float)
-    /// 1 with the given probability, else 0.
-    case bernoulli(probability: Float)
+    /// `value` with the given probability, else 0.
+    case bernoulli(probability: Float, value: Float)
     /// Integers uniform on `low..<high`.
     case integers(low: Int, high: Int)
 }

@@ -7,6 +7,8 @@ public func dropout(_ input: Tensor, rate: Float, training: Bool, generator: Gen
     require(rate >= 0 && rate < 1, "dropout rate must be in [0, 1), got \(rate)")
     guard training, rate > 0 else { return input }
     let keep = 1 - rate
-    let mask = Tensor.bernoulli(input.shape, probability: keep, generator: generator, on: input.device) * (1 / keep)
+    // The mask holds 0 or 1 / keep: one pass over the data to draw it, one to apply it (and one
+    // for the gradient).
+    let mask = Tensor.bernoulli(input.shape, probability: keep, value: 1 / keep, generator: generator, on: input.device)
     return input * mask
 }

@@ -59,21 +59,22 @@ extension Tensor {
         return result
     }
 
-    /// Floats that are 1 with the given probability and 0 otherwise (a 24-bit uniform compared
-    /// with `probability`); consumes `⌈count / 4⌉` blocks.
-    public static func bernoulli(_ shape: [Int], probability: Float,
+    /// Floats that are `value` (1 by default) with the given probability and 0 otherwise (a
+    /// 24-bit uniform compared with `probability`); consumes `⌈count / 4⌉` blocks. Dropout draws
+    /// its mask with `value` `1 / (1 - rate)`, already scaled.
+    public static func bernoulli(_ shape: [Int], probability: Float, value: Float = 1,
                                  generator: Generator = .default, on device: Device = .cpu) -> Tensor {
         require(probability >= 0 && probability <= 1, "bernoulli: probability \(probability) is outside [0, 1]")
         if device != .cpu {
-            return drawn(.bernoulli(probability: probability), shape, .float32, blocks: (Shape.count(shape) + 3) / 4,
-                         generator, device)
+            return drawn(.bernoulli(probability: probability, value: value), shape, .float32,
+                         blocks: (Shape.count(shape) + 3) / 4, generator, device)
         }
         let result = Tensor(uninitializedShape: shape)
         let out = result.floats, n = result.count
         generator.generateBlocks((n + 3) / 4) { stream, range in
             stream.forEachBlock(in: range) { b, bits in
                 for w in 0..<4 where 4 * b + w < n {
-                    out[4 * b + w] = Philox.unitFloat(bits[w]) < probability ? 1 : 0
+                    out[4 * b + w] = Philox.unitFloat(bits[w]) < probability ? value : 0
                 }
             }
         }

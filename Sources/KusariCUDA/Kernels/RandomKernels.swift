@@ -10,7 +10,8 @@ extension KernelSource {
     /// - `kusari_philox_uniform_f32(y, n, seed, offset, low, span, top)`: four values per block,
     ///   `min(low + span * u, top)` with `u` the top 24 bits of a word times 2⁻²⁴, `span =
     ///   high - low` and `top` the largest float below `high` (as ``Kusari/Tensor/uniform(_:low:high:generator:)``).
-    /// - `kusari_philox_bernoulli_f32(y, n, seed, offset, probability)`: `u < probability ? 1 : 0`.
+    /// - `kusari_philox_bernoulli_f32(y, n, seed, offset, probability, value)`: `u < probability ?
+    ///   value : 0`.
     /// - `kusari_philox_randint_{i32,i64}(y, n, seed, offset, low, range)`: two values per block
     ///   from 64-bit words, `low + ⌊word · range / 2⁶⁴⌋`.
     /// - `kusari_philox_normal_f32(y, n, seed, offset, mean, std)`: Box–Muller on word pairs
@@ -67,13 +68,13 @@ extension KernelSource {
             }
 
             extern "C" __global__ void kusari_philox_bernoulli_f32(float* y, i64 n, u64 seed, u64 offset,
-                                                                   float probability) {
+                                                                   float probability, float value) {
                 KUSARI_FOR_EACH(b, (n + 3) / 4) {
                     const Bits4 bits = philox_block(offset + (u64)b, seed);
             #pragma unroll
                     for (int w = 0; w < 4; ++w) {
                         const i64 i = 4 * b + w;
-                        if (i < n) y[i] = unit_float(bits.w[w]) < probability ? 1.0f : 0.0f;
+                        if (i < n) y[i] = unit_float(bits.w[w]) < probability ? value : 0.0f;
                     }
                 }
             }
