@@ -6,7 +6,7 @@ import KusariOptim
 import Testing
 @testable import KusariCUDA
 
-/// How often the host waits for the GPU, counted on an emulated GPU of its own (the
+/// How often the host waits for the GPU, counted on stand-in GPUs of its own (the
 /// ``RecordingDriver`` counts each stream's synchronisations and copies): a stall per op would
 /// leave a real GPU idle between kernels, and a device allocation per step would go through
 /// `cuMemAlloc`, which synchronises the device. A steady training step (after the kernels are
