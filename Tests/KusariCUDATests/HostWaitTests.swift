@@ -17,9 +17,7 @@ struct HostWaitTests {
     /// Kernels recorded, not run: what the host does does not depend on what they compute.
     static let recordingGPU = Result { try standInGPU(ordinal: StandInOrdinal.hostWaits, "the host-wait counts") }
     /// Kernels run, for the label check a kernel makes.
-    static let emulatedGPU = Result {
-        try KusariCUDATests.emulatedGPU(ordinal: StandInOrdinal.emulatedHostWaits, "the deferred label check")
-    }
+    static let labelCheckGPU = Result { try emulatedGPU(ordinal: StandInOrdinal.emulatedHostWaits, "the deferred label check") }
 
     @Test(arguments: BenchmarkModel.allCases)
     func aSteadyTrainingStepWaitsOnceAndAllocatesNothing(_ model: BenchmarkModel) throws {
@@ -52,7 +50,7 @@ struct HostWaitTests {
     }
 
     @Test func aBadLabelIsFoundInTheWaitOfTheNextRead() throws {
-        guard let backend = try Self.emulatedGPU.get() else { return }
+        guard let backend = try Self.labelCheckGPU.get() else { return }
         let logits = try Tensor.zeros([3, 4]).to(device: backend.device)
         let good = try Tensor([Int32(1), 3, 0], shape: [3]).to(device: backend.device)
         let before = RecordingDriver.traffic(on: backend.context.stream)
