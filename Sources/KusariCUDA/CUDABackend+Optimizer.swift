@@ -28,4 +28,19 @@ extension CUDABackend: FusedOptimizerOperations {
                                    .float(stepSize), .float(inverseRootCorrection2), .float(eps)])
         }
     }
+
+    /// One launch of `kusari_flag_nonfinite_f32` per non-empty tensor, all setting one zeroed
+    /// flag (see ``Kusari/FusedOptimizerOperations/nonFiniteFlag(_:)``).
+    /// - Throws: ``Kusari/KusariError`` for a tensor that is not contiguous float32 on this
+    ///   device; ``CUDAError`` when a launch fails.
+    public func nonFiniteFlag(_ tensors: [Tensor]) throws -> Tensor {
+        for tensor in tensors { try checkFiniteScanOperand(tensor) }
+        let flag = try Tensor(uninitializedShape: [1], dtype: .float32, on: self)
+        try fill(flag, with: 0)
+        for tensor in tensors where tensor.count > 0 {
+            try launch("kusari_flag_nonfinite_f32", in: .optimizer, count: tensor.count,
+                       [.pointer(Self.address(tensor)), .count(tensor.count), .pointer(Self.address(flag))])
+        }
+        return flag
+    }
 }

@@ -180,23 +180,40 @@ public struct LossScalerStateError: Error, CustomStringConvertible, LocalizedErr
 
 extension OptimKernels {
     /// Whether every element of every tensor of `gradients` is finite: host tensors are scanned
-    /// directly; on each device the sum of `g · 0` over all its gradients (zero unless some
-    /// element is infinite or NaN) is computed there and read back once.
+    /// directly; the gradients on each device are scanned there and one value per device is read
+    /// back: a flag from one read-only pass per gradient where the backend provides
+    /// ``Kusari/FusedOptimizerOperations/nonFiniteFlag(_:)`` (and the gradients are contiguous
+    /// float32), otherwise the sum of `g · 0` over its gradients (zero unless some element is
+    /// infinite or NaN).
     static func allFinite(_ gradients: [Tensor]) -> Bool {
         var finite = true
-        var deviceTotals: [Device: Tensor] = [:]
-        withNoGrad {
-            for gradient in gradients {
-                if gradient.device == .cpu {
-                    if finite { finite = gradient.withUnsafeFloats { allFinite($0) } }
-                } else {
-                    let zeros = (gradient * 0).sum()
-                    deviceTotals[gradient.device] = deviceTotals[gradient.device].map { $0 + zeros } ?? zeros
-                }
+        var onDevices: [Device: [Tensor]] = [:]
+        for gradient in gradients {
+            if gradient.device == .cpu {
+                if finite { finite = gradient.withUnsafeFloats { allFinite($0) } }
+            } else {
+                onDevices[gradient.device, default: []].append(gradient)
             }
         }
         guard finite else { return false }
-        return deviceTotals.values.allSatisfy { $0.item().isFinite }
+        return onDevices.values.allSatisfy(allFiniteOnDevice)
+    }
+
+    /// Whether every element of `gradients`, all on one device, is finite (see
+    /// ``allFinite(_:)-swift.type.method``); waits for the device.
+    private static func allFiniteOnDevice(_ gradients: [Tensor]) -> Bool {
+        if let backend = DeviceBackends.backend(for: gradients[0].device) as? any FusedOptimizerOperations,
+           gradients.allSatisfy({ (try? backend.checkFiniteScanOperand($0)) != nil }) {
+            // The operands are checked, so an error here means the device itself failed.
+            do {
+                return try backend.nonFiniteFlag(gradients).item() == 0
+            } catch {
+                fatalError("DynamicLossScaler: the finite check failed on \(gradients[0].device): \(error)")
+            }
+        }
+        return withNoGrad {
+            gradients.dropFirst().reduce((gradients[0] * 0).sum()) { $0 + ($1 * 0).sum() }.item().isFinite
+        }
     }
 
     /// Whether every element of `buffer` is finite: `x − x` is 0 for a finite `x` and NaN for an

@@ -112,6 +112,45 @@ struct FusedOptimizerParityTests {
         }
     }
 
+    @Test func theNonFiniteFlagFindsEveryInfinityAndNaN() throws {
+        guard let backend = GPU.orSkip("the non-finite scan")?.backend else { return }
+        try Self.checkNonFiniteFlag(on: backend)
+    }
+
+    @Test func theEmulatedNonFiniteFlagFindsEveryInfinityAndNaN() throws {
+        guard let backend = try EmulatedOpParityTests.gpu.get() else { return }
+        try Self.checkNonFiniteFlag(on: backend)
+    }
+
+    /// ``CUDABackend/nonFiniteFlag(_:)`` over a long tensor (the last element tested, past a
+    /// whole number of blocks), a short and an empty one: 0 for finite values up to the largest
+    /// float, 1 for an infinity or a NaN anywhere; refused for operands it cannot scan.
+    static func checkNonFiniteFlag(on backend: CUDABackend) throws {
+        let device = backend.device
+        var long = Tensor.normal([4099], generator: Generator(seed: 3)).scalars
+        long[17] = .greatestFiniteMagnitude
+        let short: [Float] = [1, -2, 3, 4, 5, 6, -Float.greatestFiniteMagnitude]
+        func flag(_ long: [Float], _ short: [Float]) throws -> [Float] {
+            let tensors = try [Tensor(long, shape: [long.count]), Tensor(short, shape: [short.count]), Tensor.zeros([0])]
+                .map { try $0.to(device: device) }
+            return try backend.nonFiniteFlag(tensors).to(device: .cpu).scalars
+        }
+        #expect(try flag(long, short) == [0])
+        #expect(try backend.nonFiniteFlag([]).to(device: .cpu).scalars == [0])
+        for bad in [Float.infinity, -.infinity, .nan] {
+            var badLong = long, badShort = short
+            badLong[4098] = bad
+            badShort[0] = bad
+            #expect(try flag(badLong, short) == [1], "\(bad) at the end of the long tensor")
+            #expect(try flag(long, badShort) == [1], "\(bad) in the short tensor")
+        }
+        #expect(throws: KusariError.self) { try backend.nonFiniteFlag([Tensor.ones([3])]) }
+        #expect(throws: KusariError.self) { try backend.nonFiniteFlag([try Tensor.ones([3]).to(device: device).to(.int32)]) }
+        #expect(throws: KusariError.self) {
+            try backend.nonFiniteFlag([try Tensor.ones([3, 2]).to(device: device).permute([1, 0])])
+        }
+    }
+
     @Test func badOperandsThrow() throws {
         guard let backend = GPU.orSkip("the fused-step argument checks")?.backend else { return }
         let device = backend.device

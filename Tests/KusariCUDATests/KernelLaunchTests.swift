@@ -87,7 +87,7 @@ struct KernelLaunchTests {
                                          momentum: 0.1, eps: 1e-5)
     }
 
-    /// One step of each fused optimizer rule on a small parameter.
+    /// One step of each fused optimizer rule on a small parameter, and a finite check.
     private func runFusedOptimizerSteps(on backend: CUDABackend) throws {
         let rules: [FusedOptimizerRule] = [
             .sgd(learningRate: 0.1, scale: 1, decay: 0.01),
@@ -100,6 +100,7 @@ struct KernelLaunchTests {
             let gradient = try Tensor.ones([33]).to(device: backend.device)
             let state = try (0..<rule.stateCount).map { _ in try Tensor.zeros([33]).to(device: backend.device) }
             try backend.optimizerStep(rule, parameter: parameter, gradient: gradient, state: state)
+            _ = try backend.nonFiniteFlag([parameter, gradient])
         }
     }
 

@@ -175,8 +175,8 @@ struct DynamicLossScalerTests {
         #expect(bitPatterns(first) != bitPatterns(try makeParameters()))
     }
 
-    /// On a (emulated) GPU the check is one device reduction: finite gradients step exactly like
-    /// the CPU, a NaN or an infinity skips the step.
+    /// On a (emulated) GPU the check is the backend's one-pass scan (no tensor ops): finite
+    /// gradients step exactly like the CPU, a NaN or an infinity skips the step.
     @Test func deviceGradientsAreCheckedOnTheDevice() throws {
         let device = emulated.device
         let cpuParameters = try makeParameters(), deviceParameters = try makeParameters(on: device)
@@ -187,7 +187,9 @@ struct DynamicLossScalerTests {
             try setGradients(cpu, step: step, factor: 256)
             try setGradients(gpu, step: step, factor: 256)
             #expect(cpuScaler.step(cpu))
+            let (binary, reduce) = (emulated.calls["binary", default: 0], emulated.calls["reduce", default: 0])
             #expect(gpuScaler.step(gpu))
+            #expect(emulated.calls["binary", default: 0] == binary && emulated.calls["reduce", default: 0] == reduce)
         }
         let expected = bitPatterns(cpuParameters)
         #expect(bitPatterns(deviceParameters.map { ($0.0, $0.1.hostCopy()) }) == expected)
@@ -203,6 +205,26 @@ struct DynamicLossScalerTests {
         #expect(gpuScaler.skippedSteps == 2)
         #expect(gpuScaler.scale == 64)
         #expect(gpu.stepCount == 2)
+    }
+
+    /// A gradient the backend's scan does not take (a strided view) is checked with tensor ops
+    /// instead, with the same verdicts.
+    @Test func stridedDeviceGradientsAreCheckedWithTensorOps() throws {
+        let parameters = try makeParameters(on: emulated.device)
+        let optimizer = SGD(parameters: parameters, learningRate: 0.1)
+        let scaler = DynamicLossScaler(initialScale: 4)
+        for bad in [Float(1), .infinity, .nan] {
+            try setGradients(optimizer, step: 1)
+            var values = gradientValues(0, count: 12, step: 1)
+            values[5] = bad
+            let strided = try Tensor(values, shape: [4, 3]).to(device: emulated.device).permute([1, 0])
+            #expect(!strided.isContiguous)
+            parameters[0].1.grad = strided
+            let reductions = emulated.calls["reduce", default: 0]
+            #expect(scaler.step(optimizer) == bad.isFinite, "\(bad)")
+            #expect(emulated.calls["reduce", default: 0] > reductions)
+        }
+        #expect(scaler.skippedSteps == 2 && optimizer.stepCount == 1)
     }
 
     @Test func stateDictRoundTrip() throws {

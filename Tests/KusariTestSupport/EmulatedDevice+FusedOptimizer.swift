@@ -65,6 +65,17 @@ extension EmulatedDevice: FusedOptimizerOperations {
         }
     }
 
+    /// Scans `tensors` in "device memory" as the GPU kernel does: 1 when an element is infinite
+    /// or NaN, 0 otherwise.
+    /// - Throws: ``Kusari/KusariError`` for a tensor that is not contiguous float32 on this device.
+    public func nonFiniteFlag(_ tensors: [Tensor]) throws -> Tensor {
+        for tensor in tensors { try checkFiniteScanOperand(tensor) }
+        let found = tensors.contains { tensor in
+            UnsafeBufferPointer(start: Self.floats(tensor), count: tensor.count).contains { !$0.isFinite }
+        }
+        return try Tensor([Float(found ? 1 : 0)], shape: [1]).to(device: device)
+    }
+
     /// The first element of the contiguous float32 `tensor` in this device's (host) memory.
     private static func floats(_ tensor: Tensor) -> UnsafeMutablePointer<Float> {
         tensor.storage.data.assumingMemoryBound(to: Float.self) + tensor.offset

@@ -15,6 +15,25 @@ public protocol FusedOptimizerOperations: DeviceOperations {
     /// - Throws: ``KusariError`` for operands that break these rules; the backend's error when
     ///   the launch fails.
     func optimizerStep(_ rule: FusedOptimizerRule, parameter: Tensor, gradient: Tensor, state: [Tensor]) throws
+
+    /// Queues a scan of `tensors`, contiguous float32 tensors on this backend's device, for
+    /// infinities and NaNs, and returns a one-element float32 tensor on the device: 0 when every
+    /// element is finite, 1 otherwise (reading it waits for the scan). Each tensor is read once
+    /// and nothing but the flag is written: the finite check of a loss scaler's step.
+    /// - Throws: ``KusariError`` for a tensor that is not contiguous float32 on this device; the
+    ///   backend's error when a launch fails.
+    func nonFiniteFlag(_ tensors: [Tensor]) throws -> Tensor
+}
+
+extension FusedOptimizerOperations {
+    /// Checks that `tensor` suits ``nonFiniteFlag(_:)``.
+    /// - Throws: ``KusariError/invalidArgument(_:)`` naming what is wrong.
+    public func checkFiniteScanOperand(_ tensor: Tensor) throws {
+        guard tensor.device == device, tensor.dtype == .float32, tensor.isContiguous else {
+            throw KusariError.invalidArgument("nonFiniteFlag scans contiguous float32 tensors on \(device), got a "
+                                              + "\(tensor.isContiguous ? "" : "strided ")\(tensor.dtype) tensor on \(tensor.device)")
+        }
+    }
 }
 
 /// One parameter update of a fused optimizer step, with its per-step constants already worked out

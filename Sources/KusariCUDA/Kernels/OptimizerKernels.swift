@@ -16,6 +16,9 @@ extension KernelSource {
     ///   `decay = 0` and `shrink = 1 - lr * weight_decay`. The bias corrections are computed on
     ///   the host per step, as the CPU does.
     ///
+    /// - `kusari_flag_nonfinite_f32(x, n, flag)`: sets `flag[0] = 1` when an element of `x` is
+    ///   infinite or NaN (`!(|x| <= FLT_MAX)`); the flag starts at 0 and is only ever set.
+    ///
     /// `s` is `*device_scale` when that pointer is not null (a gradient-clipping or loss-scaling
     /// factor computed on the GPU), otherwise `scale`.
     public static let optimizer = KernelSource(
@@ -23,6 +26,12 @@ extension KernelSource {
         body: #"""
             __device__ __forceinline__ float gradient_scale(float scale, const float* device_scale) {
                 return device_scale ? device_scale[0] : scale;
+            }
+
+            extern "C" __global__ void kusari_flag_nonfinite_f32(const float* x, i64 n, float* flag) {
+                KUSARI_FOR_EACH(i, n) {
+                    if (!(fabsf(x[i]) <= 3.40282347e38f)) flag[0] = 1.0f;
+                }
             }
 
             extern "C" __global__ void kusari_sgd_f32(float* p, const float* g, i64 n, float lr, float scale,
@@ -68,5 +77,5 @@ extension KernelSource {
             }
 
             """#,
-        functions: ["kusari_sgd_f32", "kusari_momentum_sgd_f32", "kusari_adam_f32"])
+        functions: ["kusari_sgd_f32", "kusari_momentum_sgd_f32", "kusari_adam_f32", "kusari_flag_nonfinite_f32"])
 }
