@@ -53,7 +53,8 @@ public struct TrainingBenchmark {
                     seconds: seconds)
     }
 
-    /// The network in training mode and one batch of random images and labels, from seed 0.
+    /// The network in training mode and one batch of random images and labels, all drawn from
+    /// seed 0.
     private func makeInputs() -> (any Module & UnaryLayer, Tensor, Tensor) {
         let generator = Generator(seed: 0)
         let network = model.makeNetwork(generator: generator)

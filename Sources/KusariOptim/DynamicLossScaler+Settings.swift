@@ -5,13 +5,13 @@ extension DynamicLossScaler {
     /// training run's options and build a fresh scaler from; PyTorch `GradScaler`'s defaults.
     public struct Settings: Sendable, Equatable {
         /// The first ``DynamicLossScaler/scale``: finite and positive.
-        public var initialScale: Float = 65536
+        public var initialScale: Float
         /// See ``DynamicLossScaler/growthFactor``: finite and greater than 1.
-        public var growthFactor: Float = 2
+        public var growthFactor: Float
         /// See ``DynamicLossScaler/backoffFactor``: strictly between 0 and 1.
-        public var backoffFactor: Float = 0.5
+        public var backoffFactor: Float
         /// See ``DynamicLossScaler/growthInterval``: positive.
-        public var growthInterval = 2000
+        public var growthInterval: Int
 
         /// PyTorch's defaults, each overridable.
         public init(initialScale: Float = 65536, growthFactor: Float = 2, backoffFactor: Float = 0.5,

@@ -38,21 +38,27 @@ struct DeferredChecksTests {
 
     @Test func badLabelsAndIndicesAreReportedByTheNextRead() throws {
         guard let gpu = GPU.orSkip("the deferred label/index check test") else { return }
-        let device = gpu.backend.device
+        try Self.checkBadLabelsAndIndices(on: gpu.backend)
+    }
+
+    /// A bad label and a bad index on `backend` (used by no other test at the time) are queued
+    /// as checks and reported by the next read, naming the first bad one; valid labels pass.
+    static func checkBadLabelsAndIndices(on backend: CUDABackend) throws {
+        let device = backend.device
         let logits = try Tensor.zeros([3, 4]).to(device: device)
         let labels = try Tensor([Int32(1), 9, 2], shape: [3]).to(device: device)
         let losses = softmaxCrossEntropy(logits, labels, reduction: .none)
-        #expect(gpu.backend.deferredChecks.count == 1)
+        #expect(backend.deferredChecks.count == 1)
         let labelError = #expect(throws: KusariError.self) { try losses.to(device: .cpu) }
         #expect(labelError?.description == "invalid argument: softmaxCrossEntropy label 9 at row 1 is outside 0..<4")
-        #expect(gpu.backend.deferredChecks.count == 0)
+        #expect(backend.deferredChecks.count == 0)
         // Valid labels: the check passes silently at the read.
         let good = try Tensor([Int32(1), 3, 0], shape: [3]).to(device: device)
         let values = try softmaxCrossEntropy(logits, good, reduction: .none).to(device: .cpu).scalars
         #expect(values.allSatisfy { abs($0 - log(4)) < 1e-6 })
 
         let table = try Tensor.ones([5, 2]).to(device: device)
-        let rows = try gpu.backend.gatherRows(table, indices: try Tensor([Int64(0), 4, 5], shape: [3]).to(device: device))
+        let rows = try backend.gatherRows(table, indices: try Tensor([Int64(0), 4, 5], shape: [3]).to(device: device))
         let indexError = #expect(throws: KusariError.self) { try rows.to(device: .cpu) }
         #expect(indexError?.description
                 == "invalid argument: gatherRows: index 5 at position 2 is out of range for axis 0 of size 5")

@@ -27,7 +27,7 @@ final class KernelEmulator: @unchecked Sendable {
     /// Every kernel source compiled into one shared library with `$CXX`, `clang++` (the Swift
     /// toolchain's) or `g++`, or `nil` (with the reason printed) when none is found. A source
     /// that does not compile throws.
-    static func build() throws -> KernelEmulator? {
+    private static func build() throws -> KernelEmulator? {
         let candidates = [ProcessInfo.processInfo.environment["CXX"], "clang++", "g++"].compactMap { $0 }
         guard let compiler = candidates.first(where: { (try? run($0, ["--version"])) != nil }) else {
             print("skipped: no C++ compiler (\(candidates.joined(separator: ", "))) to build the kernel emulator")
